@@ -1,0 +1,42 @@
+"""Test-wide setup: every test gets its own P2M_HOME and no network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Offline and quiet for every library that would otherwise reach out.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "P2M_MODEL", "HF_TOKEN", "HF_ENDPOINT"):
+    os.environ.pop(var, None)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def p2m_home(tmp_path, monkeypatch):
+    """A fresh data directory per test; settings are rebuilt from it."""
+    home = tmp_path / "p2m_home"
+    monkeypatch.setenv("P2M_HOME", str(home))
+    from tools.settings import get_settings
+
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, or skip when the repo was cloned without it."""
+    data = SHARED / "data"
+    if not data.exists():
+        pytest.skip("../shared/data is not beside this clone")
+    return data

@@ -1,0 +1,61 @@
+"""The `p2m` command line.
+
+Examples:
+    p2m run --yes "Classify support tickets as billing, technical or other. 'I was charged twice' -> billing"
+    p2m llm status
+    p2m sql "SELECT kind, count(*) FROM examples GROUP BY 1"
+
+Heavy libraries (torch, transformers, gradio) are imported inside commands so
+`p2m --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ui import cli_hub, cli_llm
+
+app = typer.Typer(
+    help="Turn a task description into a small, deployable model, by conversation.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold API keys
+)
+app.add_typer(cli_llm.app, name="llm")
+app.add_typer(cli_hub.app, name="hub")
+
+
+@app.command()
+def sql(query: str = typer.Argument(..., help="A read-only SQL query over the store."),
+        json_out: bool = typer.Option(False, "--json", help="Print rows as JSON.")) -> None:
+    """Query the experiment store (examples, llm_calls, runs, metrics, events) read-only."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from tools.settings import get_settings
+    from tools.store import Store, StoreError
+
+    try:
+        rows = Store(get_settings()).query_readonly(query)
+    except StoreError as e:
+        typer.secho(f"error: {e}", fg="red", err=True)
+        raise typer.Exit(2)
+    if json_out:
+        typer.echo(json.dumps(rows, default=str, indent=1))
+        return
+    table = Table()
+    for col in (rows[0].keys() if rows else []):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*[str(v) for v in r.values()])
+    Console().print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
