@@ -24,7 +24,8 @@ def _default_home() -> Path:
 class Settings(BaseSettings):
     """Runtime configuration: LLM endpoint, data directory, Hub access."""
 
-    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore",
+                                      case_sensitive=True)  # else $HOME fills `home`
 
     openai_base_url: str | None = Field(
         default=None,

@@ -1,0 +1,7 @@
+"""LLM access: one client over any OpenAI-compatible endpoint or the embedded model."""
+
+from tools.llm.client import LLMClient, normalize
+from tools.llm.errors import LLMError, StructuredOutputError
+from tools.llm.factory import WEAK_TEACHER_NOTE
+
+__all__ = ["LLMClient", "LLMError", "StructuredOutputError", "WEAK_TEACHER_NOTE", "normalize"]
