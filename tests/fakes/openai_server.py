@@ -122,8 +122,9 @@ class FakeOpenAIServer:
 
     def start(self) -> "FakeOpenAIServer":
         """Serve in a daemon thread; returns self."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
-                                        name="fake-openai")
+        # A short poll interval makes stop() quick (shutdown waits for one poll).
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,),
+                                        daemon=True, name="fake-openai")
         self._thread.start()
         return self
 
@@ -241,6 +242,7 @@ def _chunks(comp: dict) -> list[dict]:
 def _make_handler(srv: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: avoid 40 ms stalls
 
         def log_message(self, *args) -> None:  # keep test output clean
             pass
