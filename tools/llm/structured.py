@@ -59,9 +59,11 @@ def _short(err: ValidationError | str) -> str:
 
 def ask_structured(client: LLMClient, messages: Messages, schema: type[BaseModel], *,
                    purpose: str, temperature: float = 0.0, max_tokens: int = 512,
-                   retries: int = 2, method: str | None = None, use_cache: bool = True):
+                   retries: int = 2, method: str | None = None, use_cache: bool = True,
+                   seed: int | None = None):
     """Ask `client` for an instance of `schema`; validate and retry with feedback.
 
+    `seed` makes deliberate re-samples of one prompt distinct requests (and cache entries).
     Raises `StructuredOutputError` after `retries + 1` invalid replies, and
     `LLMError` when the endpoint itself fails.
     """
@@ -73,7 +75,7 @@ def ask_structured(client: LLMClient, messages: Messages, schema: type[BaseModel
     last_raw, last_error = None, ""
     for attempt in range(retries + 1):
         reply = client.invoke(msgs, purpose=purpose, temperature=temperature,
-                              max_tokens=max_tokens, bind=options,
+                              max_tokens=max_tokens, bind=options, seed=seed,
                               schema=schema.model_json_schema(), use_cache=use_cache)
         raw = json.dumps(reply["tool_args"]) if reply.get("tool_args") is not None else reply["content"]
         try:
