@@ -58,6 +58,10 @@ def start_server(gguf: str, alias: str, port: int = 0, threads: int = 1,
     p.cpuparams_batch.n_threads = batch_threads or max(threads, min(2, os.cpu_count() or 1))
     p.model_alias = {alias}
     p.offline = True
+    # Loopback only, no bundled web UI, and no permissive CORS: a web page in the
+    # user's browser must not be able to drive the model.
+    p.ui = False
+    p.cors_origins = "http://127.0.0.1"
     server = x.Server(p)
     bound = urlparse(server.listening_address).port or port
     return server, bound

@@ -1,0 +1,123 @@
+"""The embedded llama.cpp server: start once, reuse across processes, chat, stop cleanly.
+
+These start the real SmolLM2-135M server (about 1 s each); every test stops
+what it started in a finalizer so no process outlives the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tools.llm import embedded
+from tools.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+_SNIPPET = ("import json; from tools.settings import Settings; from tools.llm import embedded; "
+            "i = embedded.ensure_running(Settings()); print(json.dumps([i.pid, i.port]))")
+
+
+@pytest.fixture
+def settings(p2m_home):
+    s = Settings()
+    yield s
+    st = embedded._read_state(s)
+    embedded.stop(s)
+    if st:  # belt and braces: never leak a server, even if stop() regressed
+        embedded._terminate(int(st["pid"]), st.get("proc_start"), wait_s=5)
+
+
+def _spawn_ensure() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", _SNIPPET], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _result(proc: subprocess.Popen) -> list[int]:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_start_reuse_chat_and_stop(settings):
+    from langchain_openai import ChatOpenAI
+
+    info = embedded.ensure_running(settings)
+    assert info.base_url == f"http://127.0.0.1:{info.port}/v1"
+    assert info.model == embedded.DEFAULT_ALIAS
+    state_file = settings.home / "llm" / "server.json"
+    assert json.loads(state_file.read_text())["pid"] == info.pid
+
+    assert embedded.ensure_running(settings) == info            # same process: reused
+    assert _result(_spawn_ensure()) == [info.pid, info.port]    # another process: reused
+
+    llm = ChatOpenAI(base_url=info.base_url, api_key="unused", model=info.model,
+                     max_tokens=8, temperature=0)
+    reply = llm.invoke("Say hello.")
+    assert isinstance(reply.content, str) and reply.content.strip()
+
+    out = CliRunner().invoke(_cli(), ["llm", "status"])
+    assert info.base_url in out.output and "WEAK" in out.output
+
+    assert embedded.stop(settings) is True
+    assert not state_file.exists()
+    assert not embedded._pid_alive(info.pid)
+    assert embedded.status(settings) is None
+    assert "p2m-embedded: stopping" in (settings.home / "llm" / "server.log").read_text()
+    assert embedded.stop(settings) is False
+
+
+def test_concurrent_first_use_starts_one_server(settings):
+    a, b = _spawn_ensure(), _spawn_ensure()
+    pa, pb = _result(a), _result(b)
+    assert pa == pb
+    assert embedded.status(settings)["pid"] == pa[0]
+
+
+def test_stale_state_file_is_replaced(settings):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    d = settings.home / "llm"
+    d.mkdir(parents=True)
+    (d / "server.json").write_text(json.dumps(
+        {"pid": dead.pid, "port": 1, "base_url": "http://127.0.0.1:1/v1",
+         "model": embedded.DEFAULT_ALIAS, "gguf": "x"}))
+    assert embedded.status(settings) is None
+    info = embedded.ensure_running(settings)
+    assert info.pid != dead.pid and info.port != 1
+    assert json.loads((d / "server.json").read_text())["pid"] == info.pid
+
+
+def test_missing_gguf_gives_a_clear_error(settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("P2M_EMBEDDED_GGUF", str(tmp_path / "nope.gguf"))
+    with pytest.raises(embedded.EmbeddedError, match="P2M_EMBEDDED_GGUF"):
+        embedded.ensure_running(settings)
+
+
+def test_broken_gguf_fails_fast_with_the_log_tail(settings, monkeypatch, tmp_path):
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"not a model")
+    monkeypatch.setenv("P2M_EMBEDDED_GGUF", str(bad))
+    monkeypatch.setenv("P2M_EMBEDDED_ALIAS", "broken")
+    with pytest.raises(embedded.EmbeddedError, match="exited") as err:
+        embedded.ensure_running(settings, deadline_s=60)
+    assert "Log" in str(err.value)
+    assert embedded.status(settings) is None
+
+
+def test_cli_status_when_stopped_explains_how_to_connect_a_stronger_teacher(settings):
+    out = CliRunner().invoke(_cli(), ["llm", "status"])
+    assert out.exit_code == 0
+    assert "Not running" in out.output and "OPENAI_BASE_URL" in out.output
+    assert not (settings.home / "llm" / "server.json").exists()  # status never starts it
+
+
+def _cli():
+    from ui.cli import app
+
+    return app
