@@ -97,6 +97,14 @@ def _write_row_by_row(conn, tables, rejects, offsets) -> None:
 
 def ingest(conn, spool_dir: Path) -> int:
     """Ingest every spool file's new complete lines; returns the number of records read."""
+    total, more = 0, True
+    while more:  # a large backlog is read in bounded chunks
+        n, more = _ingest_pass(conn, spool_dir)
+        total += n
+    return total
+
+
+def _ingest_pass(conn, spool_dir: Path) -> tuple[int, bool]:
     files = spool_files(spool_dir)
     known = dict(conn.execute("SELECT file, byte_offset FROM _spool_offsets").fetchall())
     chunks = []
@@ -107,7 +115,7 @@ def ingest(conn, spool_dir: Path) -> int:
     present = {p.name for p in files}
     gone = [name for name in known if name not in present]
     if not chunks and not gone:
-        return 0
+        return 0, False
     tables, rejects = _group(chunks)
     offsets = {c.path.name: c.end for c in chunks}
     conn.execute("BEGIN TRANSACTION")
@@ -129,4 +137,4 @@ def ingest(conn, spool_dir: Path) -> int:
                 os.unlink(c.path)
             except FileNotFoundError:
                 pass
-    return sum(len(c.records) for c in chunks)
+    return sum(len(c.records) for c in chunks), any(c.more for c in chunks)

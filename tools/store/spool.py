@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROTATE_BYTES = 32 * 1024 * 1024  # start a new file past this, so finished ones get deleted
+MAX_READ = 64 * 1024 * 1024  # bytes per file per ingestion pass: bounded memory on a backlog
 
 
 class SpoolWriter:
@@ -95,6 +96,7 @@ class Chunk:
     records: list[tuple[str, dict, int]] = field(default_factory=list)  # table, row, offset
     rejects: list[tuple[int, str, str]] = field(default_factory=list)  # offset, line, reason
     finished: bool = False  # writer is gone and everything up to EOF is accounted for
+    more: bool = False  # stopped at max_bytes: read again
 
 
 def spool_files(spool_dir: Path) -> list[Path]:
@@ -113,7 +115,7 @@ def _writer_alive(fd: int) -> bool:
     return False
 
 
-def read_chunk(path: Path, offset: int, max_bytes: int = 64 * 1024 * 1024) -> Chunk | None:
+def read_chunk(path: Path, offset: int, max_bytes: int | None = None) -> Chunk | None:
     """Read complete lines of `path` from `offset`; None if the file vanished.
 
     A trailing partial line is left for later while its writer lives; once the
@@ -126,10 +128,10 @@ def read_chunk(path: Path, offset: int, max_bytes: int = 64 * 1024 * 1024) -> Ch
     with f:
         alive = _writer_alive(f.fileno())  # check first: a dead writer can't append after
         f.seek(offset)
-        data = f.read(max_bytes)
+        data = f.read(max_bytes or MAX_READ)
         more = bool(f.read(1))
     cut = data.rfind(b"\n") + 1
-    chunk = Chunk(path=path, start=offset, end=offset + cut)
+    chunk = Chunk(path=path, start=offset, end=offset + cut, more=more and cut > 0)
     pos = offset
     for raw in data[:cut].splitlines(keepends=True):
         line = raw.decode("utf-8", errors="replace").strip()
