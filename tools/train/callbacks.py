@@ -1,0 +1,89 @@
+"""Trainer callbacks: progress events (JSONL + store) and a wall-time budget."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from tools.train.record import record
+
+
+class ProgressCallback(TrainerCallback):
+    """Writes one JSON line per log/eval (step, loss, eval metric, ETA).
+
+    The JSONL file is what a caller streams (`TrainJob.events()`); the same
+    payload goes to the store's events table as kind "train_progress". Only the
+    main process writes, so the callback is safe under `accelerate launch`.
+    """
+
+    def __init__(self, path: str | Path, run_id: str, session_id: str | None = None,
+                 store=None, metric: str | None = None):
+        self.path = Path(path)
+        self.run_id, self.session_id, self.store, self.metric = run_id, session_id, store, metric
+        self.t0 = time.monotonic()
+        self.start_step = 0
+
+    def emit(self, event: str, state, **fields) -> dict:
+        """Append one event line (main process only) and mirror it to the store."""
+        if state is not None and not state.is_world_process_zero:
+            return {}
+        step = state.global_step if state else 0
+        max_steps = state.max_steps if state else 0
+        elapsed = time.monotonic() - self.t0
+        done = max(step - self.start_step, 0)
+        eta = elapsed / done * (max_steps - step) if done and max_steps else None
+        payload = {"event": event, "run_id": self.run_id, "step": step, "max_steps": max_steps,
+                   "epoch": round(state.epoch or 0, 3) if state else 0,
+                   "elapsed_s": round(elapsed, 2), "eta_s": round(eta, 1) if eta is not None else None,
+                   **fields}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(payload) + "\n")
+        record(self.store, "events", {"session_id": self.session_id, "run_id": self.run_id,
+                                      "kind": "train_progress", "payload": payload})
+        return payload
+
+    def on_train_begin(self, args, state, control, **kw):
+        self.t0 = time.monotonic()
+        self.start_step = state.global_step  # > 0 when resuming
+        self.emit("start", state, resumed_from_step=state.global_step or None)
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        logs = logs or {}
+        if "loss" in logs:
+            self.emit("step", state, loss=round(float(logs["loss"]), 5),
+                      learning_rate=logs.get("learning_rate"))
+
+    def on_evaluate(self, args, state, control, metrics=None, **kw):
+        metrics = metrics or {}
+        key = f"eval_{self.metric}" if self.metric else "eval_loss"
+        self.emit("eval", state, eval_metric=self.metric or "loss",
+                  eval_value=metrics.get(key, metrics.get("eval_loss")),
+                  eval_loss=metrics.get("eval_loss"))
+
+
+class TimeBudgetCallback(TrainerCallback):
+    """Stops training cleanly once the wall-time budget is spent.
+
+    On the step that crosses the budget it asks for an evaluation and a save,
+    so `load_best_model_at_end` still has the best checkpoint to restore.
+    """
+
+    def __init__(self, minutes: float | None):
+        self.budget_s = None if minutes is None else minutes * 60.0
+        self.t0 = time.monotonic()
+        self.stopped = False
+
+    def on_train_begin(self, args, state, control, **kw):
+        self.t0 = time.monotonic()
+
+    def on_step_end(self, args, state, control, **kw):
+        if self.budget_s is not None and time.monotonic() - self.t0 >= self.budget_s:
+            self.stopped = True
+            control.should_training_stop = True
+            control.should_evaluate = True
+            control.should_save = True
+        return control

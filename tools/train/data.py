@@ -1,0 +1,106 @@
+"""Training data: read rows, check them, carve a validation split.
+
+Bad data stops the run with a `DataError` whose message says what to fix;
+nothing is dropped silently (dropped rows are counted in the returned report).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+
+class DataError(ValueError):
+    """The training data cannot produce a model; the message says why."""
+
+
+def read_rows(path: str | Path) -> list[dict]:
+    """Rows of a JSONL file with `input` and `output` (other keys kept)."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"training data not found: {p}")
+    rows = []
+    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{p}:{i} is not JSON ({e.msg})") from None
+        if not isinstance(row, dict) or "input" not in row or "output" not in row:
+            raise DataError(f"{p}:{i} needs 'input' and 'output' fields")
+        rows.append({"input": str(row["input"]), "output": str(row["output"])})
+    return rows
+
+
+def write_rows(path: str | Path, rows) -> Path:
+    """Write rows (dicts or objects with input/output) as JSONL."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("w", encoding="utf-8") as f:
+        for r in rows:
+            d = r if isinstance(r, dict) else {"input": r.input, "output": r.output}
+            f.write(json.dumps({"input": d["input"], "output": d["output"]}, ensure_ascii=False) + "\n")
+    return p
+
+
+def check_classification(train: list[dict], labels: list[str]) -> tuple[list[str], dict]:
+    """Validate classification rows; returns (label list, report).
+
+    The label list is the spec's when given, else the sorted labels seen. Rows
+    whose label is outside a given label set are a hard error: a typo there
+    would otherwise train a model that can never predict the right class.
+    """
+    if not train:
+        raise DataError("the training set is empty: add examples or generate synthetic data first")
+    seen = Counter(r["output"].strip() for r in train)
+    labels = list(labels) or sorted(seen)
+    unknown = sorted(set(seen) - set(labels))
+    if unknown:
+        raise DataError(f"training labels not in the label set {labels}: {unknown[:10]}")
+    if len(seen) < 2:
+        only = next(iter(seen))
+        raise DataError(f"only one label in the training data ('{only}'): a classifier needs "
+                        "examples of at least two labels")
+    missing = [l for l in labels if l not in seen]
+    return labels, {"label_counts": dict(seen), "labels_without_examples": missing}
+
+
+def check_text(train: list[dict]) -> dict:
+    """Validate text-to-text rows; empty outputs cannot teach anything."""
+    if not train:
+        raise DataError("the training set is empty: add examples or generate synthetic data first")
+    kept = [r for r in train if r["output"].strip()]
+    if not kept:
+        raise DataError("every training row has an empty output")
+    return {"empty_outputs_dropped": len(train) - len(kept)}
+
+
+def split_validation(rows: list[dict], fraction: float, cap: int, seed: int,
+                     stratify: bool) -> tuple[list[dict], list[dict]]:
+    """Hold out a seeded validation slice (stratified by output for classifiers)."""
+    rng = random.Random(seed)
+    if len(rows) < 10:
+        # Too few to hold any out: validate on the training rows, said in the result.
+        return rows, list(rows)
+    n_val = max(1, min(cap, int(len(rows) * fraction)))
+    if stratify:
+        by: dict[str, list[dict]] = {}
+        for r in rows:
+            by.setdefault(r["output"], []).append(r)
+        val, train = [], []
+        for lab in sorted(by):
+            group = by[lab][:]
+            rng.shuffle(group)
+            k = round(len(group) * n_val / len(rows)) if len(group) > 1 else 0
+            val += group[:k]
+            train += group[k:]
+        rng.shuffle(train)
+        return train, val
+    idx = list(range(len(rows)))
+    rng.shuffle(idx)
+    val = [rows[i] for i in idx[:n_val]]
+    train = [rows[i] for i in idx[n_val:]]
+    return train, val

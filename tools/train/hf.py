@@ -1,0 +1,105 @@
+"""Shared Hugging Face Trainer setup: arguments, callbacks, device, saving."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+from tools.train.callbacks import ProgressCallback, TimeBudgetCallback
+from tools.train.config import TrainConfig
+from tools.train.predictor import FORMAT_FILE
+
+
+def world_size() -> int:
+    """Processes in this launch (1 unless under accelerate/torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def device_flags() -> dict:
+    """CPU by default; CUDA with bf16 when a capable GPU is present."""
+    import torch
+
+    if torch.cuda.is_available():
+        return {"use_cpu": False, "bf16": torch.cuda.is_bf16_supported()}
+    return {"use_cpu": True, "bf16": False}
+
+
+def training_args(cfg: TrainConfig, n_train: int, lr: float, batch_size: int,
+                  metric: str, greater_is_better: bool):
+    """TrainingArguments with periodic eval+save, best-checkpoint selection."""
+    from transformers import TrainingArguments
+
+    steps_per_epoch = max(1, math.ceil(n_train / (batch_size * world_size())))
+    total = cfg.max_steps if cfg.max_steps > 0 else math.ceil(steps_per_epoch * cfg.epochs)
+    eval_steps = cfg.eval_steps or max(5, steps_per_epoch // 3)
+    eval_steps = min(eval_steps, max(1, total))
+    return TrainingArguments(
+        output_dir=str(cfg.checkpoints_dir),
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size * 2,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        learning_rate=lr,
+        warmup_steps=int(0.06 * total),
+        weight_decay=0.01,
+        eval_strategy="steps",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=eval_steps,  # must match eval steps for load_best_model_at_end
+        save_total_limit=max(1, cfg.save_total_limit),
+        load_best_model_at_end=True,
+        metric_for_best_model=metric,
+        greater_is_better=greater_is_better,
+        logging_steps=max(1, eval_steps // 4),
+        report_to="none",
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        **device_flags(),
+    )
+
+
+def callbacks(cfg: TrainConfig, store, metric: str | None):
+    """Progress (JSONL + store), time budget, early stopping."""
+    from transformers import EarlyStoppingCallback
+
+    progress = ProgressCallback(cfg.progress_path, cfg.run_id, cfg.session_id, store, metric)
+    budget = TimeBudgetCallback(cfg.time_budget_minutes)
+    early = EarlyStoppingCallback(early_stopping_patience=max(1, cfg.early_stopping_patience))
+    return progress, budget, early
+
+
+def last_checkpoint(cfg: TrainConfig) -> str | None:
+    """The newest complete checkpoint folder, if a previous attempt left one."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    d = cfg.checkpoints_dir
+    if not cfg.resume or not d.is_dir():
+        return None
+    return get_last_checkpoint(str(d))
+
+
+def write_format(folder: Path, meta: dict) -> None:
+    """The p2m_model.json that tells predictor.py how to run the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FORMAT_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False))
+
+
+def stop_reason(trainer, budget: TimeBudgetCallback) -> str:
+    """Why training ended: time budget, early stopping, or completed."""
+    if budget.stopped:
+        return "time_budget"
+    st = trainer.state
+    if st.max_steps and st.global_step < st.max_steps:
+        return "early_stopped"
+    return "completed"
+
+
+def quiet(trainer) -> None:
+    """Drop the stdout log printer: progress goes to progress.jsonl instead."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)

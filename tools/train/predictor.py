@@ -1,0 +1,148 @@
+"""Load a trained p2m model folder and predict. Standalone on purpose.
+
+This file is copied verbatim into every export as `predict.py`, and the
+evaluator uses it for the student, so the exported model runs through exactly
+the code that was measured. It imports only torch, transformers and safetensors.
+
+    python predict.py "What is the capital of France ?"
+    python predict.py --file inputs.txt        # one input per line
+
+    from predict import load
+    model = load("path/to/folder")
+    model.predict(["some text"])               # -> ["LOC"]
+
+The folder's `p2m_model.json` says which of three formats it holds:
+sequence-classification (encoder + classification head), embedding-linear
+(encoder, mean pooling, L2 norm, then a linear head in head.safetensors),
+causal-lm (a small chat LM prompted with the task instruction).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # 2-core boxes stall without it
+FORMAT_FILE = "p2m_model.json"
+FALLBACK_TEMPLATE = "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
+
+
+def render_prompt(tokenizer, instruction: str, text: str) -> str:
+    """The prompt a causal student sees (chat template when the tokenizer has one)."""
+    if getattr(tokenizer, "chat_template", None):
+        msgs = [{"role": "system", "content": instruction}, {"role": "user", "content": text}]
+        return tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+    return FALLBACK_TEMPLATE.format(instruction=instruction, input=text)
+
+
+def mean_pool(hidden, mask):
+    """Mean of token vectors where the attention mask is 1, then L2-normalised."""
+    import torch
+
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    v = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(v, p=2, dim=1)
+
+
+class Predictor:
+    """A loaded model folder; `predict(texts)` returns one string per input."""
+
+    def __init__(self, folder: str | Path, device: str | None = None):
+        import torch
+        from transformers import AutoTokenizer
+
+        self.folder = Path(folder)
+        meta_path = self.folder / FORMAT_FILE
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{self.folder} is not a p2m model folder (no {FORMAT_FILE})")
+        self.meta = json.loads(meta_path.read_text())
+        self.format = self.meta["format"]
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
+        self.max_length = int(self.meta.get("max_length", 128))
+        self.head = None
+        if self.format == "sequence-classification":
+            from transformers import AutoModelForSequenceClassification as Auto
+        elif self.format == "embedding-linear":
+            from safetensors.torch import load_file
+            from transformers import AutoModel as Auto
+
+            self.head = load_file(str(self.folder / "head.safetensors"))
+        elif self.format == "causal-lm":
+            from transformers import AutoModelForCausalLM as Auto
+
+            self.tokenizer.padding_side = "left"  # generation continues after the prompt
+            if self.tokenizer.pad_token is None:
+                self.tokenizer.pad_token = self.tokenizer.eos_token
+        else:
+            raise ValueError(f"unknown model format {self.format!r}")
+        self.model = Auto.from_pretrained(self.folder).to(self.device).eval()
+        self.labels = self.meta.get("labels") or []
+
+    @property
+    def num_parameters(self) -> int:
+        n = sum(p.numel() for p in self.model.parameters())
+        return n + (sum(t.numel() for t in self.head.values()) if self.head else 0)
+
+    def predict(self, texts: list[str], batch_size: int = 32) -> list[str]:
+        """Predicted label or generated text for each input."""
+        out: list[str] = []
+        for i in range(0, len(texts), batch_size):
+            out += self._batch([str(t) for t in texts[i:i + batch_size]])
+        return out
+
+    def _batch(self, texts: list[str]) -> list[str]:
+        import torch
+
+        if self.format == "causal-lm":
+            return self._generate(texts)
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                             return_tensors="pt").to(self.device)
+        with torch.inference_mode():
+            if self.format == "sequence-classification":
+                ids = self.model(**enc).logits.argmax(-1).tolist()
+                id2label = self.model.config.id2label
+                return [id2label[i] for i in ids]
+            emb = mean_pool(self.model(**enc).last_hidden_state, enc["attention_mask"])
+            logits = emb @ self.head["weight"].to(emb).T + self.head["bias"].to(emb)
+            return [self.labels[i] for i in logits.argmax(-1).tolist()]
+
+    def _generate(self, texts: list[str]) -> list[str]:
+        import torch
+
+        instruction = self.meta.get("instruction", "")
+        prompts = [render_prompt(self.tokenizer, instruction, t) for t in texts]
+        enc = self.tokenizer(prompts, padding=True, truncation=True, max_length=self.max_length,
+                             return_tensors="pt", add_special_tokens=False).to(self.device)
+        with torch.inference_mode():
+            gen = self.model.generate(**enc, max_new_tokens=int(self.meta.get("max_new_tokens", 64)),
+                                      do_sample=False, pad_token_id=self.tokenizer.pad_token_id)
+        new = gen[:, enc["input_ids"].shape[1]:]
+        return [s.strip() for s in self.tokenizer.batch_decode(new, skip_special_tokens=True)]
+
+
+def load(folder: str | Path | None = None, device: str | None = None) -> Predictor:
+    """Load the model folder (default: the folder this file sits in)."""
+    return Predictor(folder or Path(__file__).resolve().parent, device=device)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.split("\n\n")[2])
+        return 0 if argv else 2
+    if argv[0] == "--file":
+        if len(argv) < 2 or not Path(argv[1]).exists():
+            print("usage: predict.py --file INPUTS.txt (one input per line)", file=sys.stderr)
+            return 2
+        argv = [l for l in Path(argv[1]).read_text(encoding="utf-8").splitlines() if l.strip()]
+    model = load()
+    for text, pred in zip(argv, model.predict(argv)):
+        print(json.dumps({"input": text, "prediction": pred}, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
