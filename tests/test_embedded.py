@@ -121,3 +121,19 @@ def _cli():
     from ui.cli import app
 
     return app
+
+
+def test_recorded_server_that_stopped_answering_is_replaced_not_leaked(settings):
+    hung = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        d = settings.home / "llm"
+        d.mkdir(parents=True)
+        (d / "server.json").write_text(json.dumps(
+            {"pid": hung.pid, "port": 1, "base_url": "http://127.0.0.1:1/v1",
+             "model": embedded.DEFAULT_ALIAS, "gguf": "x",
+             "proc_start": embedded._proc_start(hung.pid)}))
+        info = embedded.ensure_running(settings)
+        assert info.pid != hung.pid
+        assert hung.wait(timeout=10) == -15  # SIGTERM: the old process was ended
+    finally:
+        hung.kill()

@@ -167,6 +167,8 @@ def _spawn(settings, gguf: Path, alias: str, deadline_s: float) -> dict:
     d = llm_dir(settings)
     ready, log = d / "ready.json", d / "server.log"
     ready.unlink(missing_ok=True)
+    if log.exists() and log.stat().st_size > 5_000_000:  # keep one old log, not all of them
+        os.replace(log, log.with_suffix(".log.1"))
     cmd = [sys.executable, str(_MAIN), "--gguf", str(gguf), "--alias", alias,
            "--threads", str(max(1, int(settings.embedded_threads))),
            "--ready-file", str(ready)]
@@ -209,8 +211,9 @@ def ensure_running(settings, deadline_s: float = 120.0) -> EmbeddedInfo:
         st = _live_state(settings)
         if st and st.get("gguf") == str(gguf) and st.get("model") == alias:
             return _info(st)
-        if st:  # configured model changed: replace the old server
-            _terminate(int(st["pid"]), st.get("proc_start"))
+        old = _read_state(settings)
+        if old:  # other model configured, or alive but not answering: replace it
+            _terminate(int(old["pid"]), old.get("proc_start"))
         _clear_state(settings)
         st = _spawn(settings, gguf, alias, deadline_s)
         _write_state(settings, st)
