@@ -248,5 +248,7 @@ def test_cli_sql_command():
     assert json.loads(res.stdout) == [{"split": "test", "n": 1}]
     res = runner.invoke(app, ["sql", "SELECT input FROM examples"])
     assert res.exit_code == 0 and "a" in res.stdout
+    res = runner.invoke(app, ["sql", "SELECT * FROM examples WHERE split = 'train'"])
+    assert res.exit_code == 0 and "(no rows)" in res.stdout
     res = runner.invoke(app, ["sql", "DELETE FROM examples"])
     assert res.exit_code == 2 and "only read queries" in res.output

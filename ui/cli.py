@@ -44,6 +44,9 @@ def sql(query: str = typer.Argument(..., help="A read-only SQL query over the st
     if json_out:
         typer.echo(json.dumps(rows, default=str, indent=1))
         return
+    if not rows:
+        typer.echo("(no rows)")
+        return
     table = Table()
     for col in (rows[0].keys() if rows else []):
         table.add_column(col)

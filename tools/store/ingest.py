@@ -23,7 +23,8 @@ _BATCH = 400  # rows per multi-row INSERT (many-row VALUES is ~15x faster than e
 
 def _insert_sql(table: str, cols: list[str], n: int) -> str:
     col_list = ", ".join(f'"{c}"' for c in cols)
-    one = "(" + ", ".join(f"CAST(? AS {SCHEMA[table][c]})" for c in cols) + ")"
+    # No explicit CASTs: DuckDB casts the text to JSON/TIMESTAMP on insert, ~2x faster.
+    one = "(" + ", ".join("?" for _ in cols) + ")"
     sql = f'INSERT INTO "{table}" ({col_list}) VALUES ' + ", ".join([one] * n)
     if table in UPSERT_TABLES:
         # Later updates win: fill in non-null fields unless this row is older.

@@ -8,6 +8,9 @@ spool file into DuckDB under an inter-process lock (flock on `<store>.lock`),
 connect-write-close, retrying with backoff while a foreign process holds
 DuckDB's own lock.
 
+Timestamps are stored as UTC (naive TIMESTAMP); JSON columns come back from
+`query()` as JSON text (use `json.loads`, or `->>` in SQL).
+
 Sessions and runs are keyed by id with "later update wins" semantics: record
 them again with the same id (e.g. `upsert_session`) and the non-null fields of
 the newest row (by `updated_at`) win. All other tables are append-only.
@@ -125,7 +128,7 @@ class Store:
             version = top + 1
             self.record("task_specs", {"session_id": session_id, "version": version,
                                        "spec": spec})
-            ingest(conn, self.spool_dir)
+            self._migrate_and_ingest(conn)
         return version
 
     def latest_spec(self, session_id: str) -> dict | None:
@@ -160,8 +163,7 @@ class Store:
         with self._locked():
             conn = self._open(read_only=False)
             try:
-                migrate(conn)
-                ingest(conn, self.spool_dir)
+                self._migrate_and_ingest(conn)
                 yield conn
             finally:
                 conn.close()
@@ -169,10 +171,19 @@ class Store:
     def _ingest_locked(self) -> int:
         conn = self._open(read_only=False)
         try:
-            migrate(conn)
-            return ingest(conn, self.spool_dir)
+            return self._migrate_and_ingest(conn)
         finally:
             conn.close()
+
+    def _migrate_and_ingest(self, conn) -> int:
+        try:
+            migrate(conn)
+            return ingest(conn, self.spool_dir)
+        except duckdb.Error as e:  # e.g. a file damaged past its header
+            raise StoreError(
+                f"could not update the store file {self.path} ({e}). If this repeats, "
+                f"move it aside (mv {self.path} {self.path}.bad) and retry: the rows "
+                f"are still in {self.spool_dir}.") from None
 
     def _open(self, read_only: bool):
         """Open DuckDB, retrying with backoff while a foreign process holds its lock."""
