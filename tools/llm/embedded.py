@@ -26,7 +26,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_ALIAS = "smollm2-135m-instruct"
@@ -290,7 +290,3 @@ def serve_foreground(settings, on_ready=None) -> None:
                 _clear_state(settings)
         del server
 
-
-def state_dict(info: EmbeddedInfo) -> dict:
-    """EmbeddedInfo as a plain dict (for JSON output)."""
-    return asdict(info)
