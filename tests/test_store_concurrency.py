@@ -103,3 +103,71 @@ def test_kill_9_mid_write_keeps_every_returned_row(p2m_home, tmp_path):
     assert acked <= stored and "torn" not in stored
     assert store.query("SELECT count(*) n FROM _rejected WHERE reason LIKE 'torn%'") == [{"n": 1}]
     assert not spool.exists()  # dead writer's file fully ingested, then removed
+
+
+def _spec_saver(home: str, ready, out) -> None:
+    os.environ["P2M_HOME"] = home
+    store = Store(Settings(), lock_timeout=60)
+    ready.wait()
+    out.put([store.save_spec("s1", {"by": os.getpid(), "n": n}) for n in range(5)])
+
+
+def test_save_spec_versions_are_unique_across_processes(p2m_home):
+    ctx = mp.get_context("spawn")
+    ready, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_spec_saver, args=(str(p2m_home), ready, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    versions = out.get(timeout=120) + out.get(timeout=120)
+    for p in procs:
+        p.join(60)
+    assert sorted(versions) == list(range(1, 11))
+    rows = Store(Settings()).query("SELECT version FROM task_specs WHERE session_id = 's1'")
+    assert sorted(r["version"] for r in rows) == list(range(1, 11))
+
+
+def test_threads_in_one_process_record_and_query_together():
+    import threading
+
+    store = Store(Settings(), lock_timeout=30)
+    errors, counts = [], []
+
+    def write(k: int) -> None:
+        try:
+            for i in range(200):
+                store.record("events", {"kind": f"t{k}", "payload": {"i": i}})
+        except Exception as e:  # surfaced by the assert below
+            errors.append(e)
+
+    def read() -> None:
+        try:
+            for _ in range(5):
+                counts.append(store.query_readonly("SELECT count(*) n FROM events")[0]["n"])
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(4)]
+    threads += [threading.Thread(target=read), threading.Thread(target=read)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(counts) == 10
+    assert store.query("SELECT count(DISTINCT id) n FROM events") == [{"n": 800}]
+
+
+def _record_one(home: str, kind: str) -> None:
+    os.environ["P2M_HOME"] = home
+    Store(Settings()).record("events", {"kind": kind})
+
+
+def test_forked_child_writes_its_own_spool_file(p2m_home):
+    store = Store(Settings())
+    store.record("events", {"kind": "parent"})
+    p = mp.get_context("fork").Process(target=_record_one, args=(str(p2m_home), "child"))
+    p.start()
+    p.join(60)
+    assert p.exitcode == 0
+    assert len(list(store.spool_dir.glob("*.jsonl"))) == 2  # not the parent's file
+    kinds = sorted(r["kind"] for r in store.query("SELECT kind FROM events"))
+    assert kinds == ["child", "parent"]

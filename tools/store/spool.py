@@ -55,7 +55,9 @@ class SpoolWriter:
                        for t, r in records).encode()
         with self._lock:
             if self._fd is None or self._pid != os.getpid():
-                self._fd = None  # after fork: the parent's file is not ours
+                if self._fd is not None:  # after fork: the parent's file is not ours
+                    os.close(self._fd)  # (the parent's copy keeps its lock)
+                    self._fd = None
                 self._open()
             elif self._size > ROTATE_BYTES:
                 self._close()
