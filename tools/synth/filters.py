@@ -1,0 +1,135 @@
+"""Quality filters for generated examples. Each returns "pass" or the reason it failed.
+
+The generator runs them in this order and records every verdict on the example:
+parse -> label -> length -> duplicate (exact, then near) -> eval_overlap ->
+consistency. The first failure rejects the example; it is still kept and stored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+import numpy as np
+
+from tools.contracts import TaskSpec
+from tools.synth.config import SynthConfig
+
+Embedder = Callable[[Sequence[str]], np.ndarray]
+"""Texts -> L2-normalised vectors, one row per text (so a dot product is the cosine)."""
+
+PASS = "pass"
+FILTERS = ("parse", "label", "length", "duplicate", "eval_overlap", "consistency")
+
+
+def normalize_text(text: str) -> str:
+    """Lowercase, punctuation to spaces, whitespace collapsed: the exact-match key."""
+    return " ".join(re.sub(r"[^\w]+", " ", str(text).lower()).split())
+
+
+def canonical_label(spec: TaskSpec, output: str) -> str | None:
+    """The spec label `output` names (case, quotes and punctuation ignored), or None."""
+    key = normalize_text(output)
+    for lab in spec.labels:
+        if normalize_text(lab) == key:
+            return lab
+    return None
+
+
+def check_label(spec: TaskSpec, output: str) -> tuple[str, str]:
+    """(verdict, output with the label's canonical spelling) for classification specs."""
+    if spec.kind != "classification" or not spec.labels:
+        return PASS, output
+    lab = canonical_label(spec, output)
+    if lab is None:
+        return f"label {output[:40]!r} is not one of {spec.labels}", output
+    return PASS, lab
+
+
+def length_bounds(spec: TaskSpec, config: SynthConfig) -> tuple[int, int]:
+    """(min words, max chars) for an input: the config, widened by the demonstrations."""
+    words = [len(d.input.split()) for d in spec.demonstrations]
+    lo = min([config.min_input_words] + words)
+    return max(1, lo), config.max_input_chars
+
+
+def check_length(spec: TaskSpec, config: SynthConfig, text: str, output: str) -> str:
+    """Reject inputs that are too short or long, and empty outputs."""
+    lo, hi = length_bounds(spec, config)
+    n = len(text.split())
+    if n < lo:
+        return f"input has {n} word(s), fewer than {lo}"
+    if len(text) > hi:
+        return f"input has {len(text)} characters, more than {hi}"
+    if not output.strip():
+        return "output is empty"
+    return PASS
+
+
+def token_f1(a: str, b: str) -> float:
+    """SQuAD-style token F1 between two texts (after normalisation)."""
+    ta, tb = normalize_text(a).split(), normalize_text(b).split()
+    if not ta or not tb:
+        return float(ta == tb)
+    common = sum(min(ta.count(t), tb.count(t)) for t in set(ta))
+    if common == 0:
+        return 0.0
+    p, r = common / len(ta), common / len(tb)
+    return 2 * p * r / (p + r)
+
+
+def agrees(spec: TaskSpec, config: SynthConfig, generated: str, answer: str) -> bool:
+    """Whether a teacher answer agrees with the generated output, by task kind."""
+    if spec.kind == "generation":
+        return token_f1(generated, answer) >= config.consistency_f1
+    return normalize_text(generated) == normalize_text(answer)
+
+
+class TextIndex:
+    """Inputs seen so far: exact keys plus embeddings for near-duplicate search."""
+
+    def __init__(self, embedder: Embedder | None, threshold: float | None):
+        self.embedder = embedder if threshold is not None else None
+        self.threshold = threshold
+        self.keys: dict[str, str] = {}
+        self._vecs: list[np.ndarray] = []
+        self._texts: list[str] = []
+
+    def add(self, texts: Sequence[str], vecs: np.ndarray | None = None) -> None:
+        """Index these texts (embedding them unless vectors are given)."""
+        texts = list(texts)
+        if not texts:
+            return
+        for t in texts:
+            self.keys.setdefault(normalize_text(t), t)
+        if self.embedder is not None:
+            vecs = self.embed(texts) if vecs is None else vecs
+            self._vecs.extend(np.asarray(vecs, dtype=np.float32))
+            self._texts.extend(texts)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Vectors for texts, or None when near-duplicate search is off."""
+        if self.embedder is None or not texts:
+            return None
+        return np.asarray(self.embedder(list(texts)), dtype=np.float32)
+
+    def exact(self, text: str) -> str | None:
+        """The earlier text with the same normalised form, if any."""
+        return self.keys.get(normalize_text(text))
+
+    def nearest(self, vec: np.ndarray | None) -> tuple[float, str | None]:
+        """(cosine, text) of the most similar indexed text."""
+        if vec is None or not self._vecs:
+            return 0.0, None
+        sims = np.stack(self._vecs) @ vec
+        i = int(np.argmax(sims))
+        return float(sims[i]), self._texts[i]
+
+    def check(self, text: str, vec: np.ndarray | None, what: str) -> str:
+        """PASS, or why `text` matches an indexed text (exactly or above the threshold)."""
+        if (hit := self.exact(text)) is not None:
+            return f"same text as {what} {hit[:60]!r}"
+        sim, near = self.nearest(vec)
+        if self.threshold is not None and near is not None and sim >= self.threshold:
+            return f"near {what} {near[:60]!r} (cosine {sim:.2f})"
+        return PASS
