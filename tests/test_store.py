@@ -52,6 +52,19 @@ def test_record_fills_id_timestamp_and_stores_json(store):
     assert store.query("SELECT typeof(params) t FROM examples")[0]["t"] == "JSON"
 
 
+def test_json_columns_take_models_dates_and_paths(store, tmp_path):
+    from datetime import date
+
+    from tools.contracts import TaskSpec
+
+    spec = TaskSpec(instruction="Classify tickets", kind="classification", labels=["a", "b"])
+    assert store.save_spec("s1", spec) == 1
+    assert store.latest_spec("s1")["labels"] == ["a", "b"]
+    store.record("events", {"kind": "k", "payload": {"day": date(2024, 5, 1), "dir": tmp_path}})
+    (row,) = store.query("SELECT payload->>'day' d, payload->>'dir' p FROM events")
+    assert row == {"d": "2024-05-01", "p": str(tmp_path)}
+
+
 def test_record_many_keeps_order_and_explicit_ids(store):
     ids = store.record_many("metrics", [{"run_id": "r", "name": "accuracy", "value": 0.9},
                                         {"id": "m2", "run_id": "r", "name": "f1", "value": 1}])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from tools.redact import redact
@@ -41,6 +41,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    # Common non-JSON values in model dumps; anything else is a caller bug, said clearly.
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _timestamp(value: Any, where: str) -> str:
     if isinstance(value, str):
         try:
@@ -59,7 +70,7 @@ def _coerce(value: Any, kind: str, where: str, secrets: list[str]) -> Any:
         return None
     if kind == "JSON":
         try:
-            text = json.dumps(_redact_tree(_plain(value), secrets))
+            text = json.dumps(_redact_tree(_plain(value), secrets), default=_json_default)
         except (TypeError, ValueError) as e:
             raise StoreError(f"{where} must be JSON-serialisable: {e}") from None
         return text
