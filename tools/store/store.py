@@ -36,7 +36,7 @@ import duckdb
 
 from tools.store.errors import StoreError
 from tools.store.ingest import ingest
-from tools.store.migrations import SCHEMA, migrate
+from tools.store.migrations import migrate
 from tools.store.spool import writer_for
 from tools.store.values import prepare
 
@@ -230,4 +230,4 @@ def _rows(cur) -> list[dict]:
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
-__all__ = ["Store", "StoreError", "SCHEMA"]
+__all__ = ["Store", "StoreError"]
