@@ -117,16 +117,17 @@ def build_report(examples: list[Example], *, round_no: int, teacher: str, target
     malformed = reasons.get("parse", 0)
     parsed = len(examples) - malformed
     label_counts = {lab: 0 for lab in labels}
-    for e in accepted:
+    for e in accepted if labels else []:
         label_counts[e.output] = label_counts.get(e.output, 0) + 1
     warnings = list(notes)
     if embedded:
         warnings.append(WEAK_TEACHER_NOTE)
     rate = len(accepted) / requested if requested else 0.0
     if requested and rate < ACCEPT_WARN:
-        warnings.append(f"Only {rate:.0%} of teacher requests gave a usable example; "
-                        "most rejections: " + ", ".join(f"{k} {v}" for k, v in reasons.most_common(3))
-                        + ". A stronger teacher gives better data.")
+        why = [f"{k} {v}" for k, v in reasons.most_common(3)] + ([f"endpoint errors {errors}"]
+                                                                  if errors else [])
+        warnings.append(f"Only {rate:.0%} of teacher requests gave a usable example ("
+                        + ", ".join(why) + "). A stronger teacher gives better data.")
     if malformed:
         warnings.append(f"{malformed} replies were not the JSON asked for (kept as rejected rows).")
     if labels and accepted and min(label_counts.values()) < max(label_counts.values()) / 2:
