@@ -85,3 +85,20 @@ def text_rows(n: int = 40) -> list[dict]:
     """A learnable text-to-text task: echo the first word."""
     return [{"input": f"{WORDS[i % 30]} {WORDS[(i * 7) % 30]}", "output": WORDS[i % 30]}
             for i in range(n)]
+
+
+def train_tiny(tmp: Path, method: str, base: Path, rows: list[dict], **kw) -> dict:
+    """Train in-process (no subprocess) on tiny data; returns the worker result."""
+    from tools.train import TrainConfig, write_rows
+    from tools.train.worker import run
+
+    tmp = Path(tmp)
+    kind = "classification" if method in ("encoder_finetune", "frozen_lr") else "generation"
+    write_rows(tmp / "train.jsonl", rows)
+    opts = dict(epochs=8, batch_size=8, learning_rate=5e-3 if kind == "classification" else 3e-3,
+                early_stopping_patience=20, record_to_store=False)
+    opts.update(kw)
+    cfg = TrainConfig(run_id=f"t-{method}", run_dir=str(tmp / "run"), kind=kind, method=method,
+                      base_model=str(base), train_path=str(tmp / "train.jsonl"),
+                      instruction="Echo the first word." if kind != "classification" else "", **opts)
+    return run(cfg)

@@ -49,15 +49,15 @@ def mean_pool(hidden, mask):
 class Predictor:
     """A loaded model folder; `predict(texts)` returns one string per input."""
 
-    def __init__(self, folder: str | Path, device: str | None = None):
+    def __init__(self, folder: str | Path, device: str | None = None, meta: dict | None = None):
         import torch
         from transformers import AutoTokenizer
 
         self.folder = Path(folder)
         meta_path = self.folder / FORMAT_FILE
-        if not meta_path.exists():
+        if meta is None and not meta_path.exists():
             raise FileNotFoundError(f"{self.folder} is not a p2m model folder (no {FORMAT_FILE})")
-        self.meta = json.loads(meta_path.read_text())
+        self.meta = meta or json.loads(meta_path.read_text())
         self.format = self.meta["format"]
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.tokenizer = AutoTokenizer.from_pretrained(self.folder)

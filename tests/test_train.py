@@ -1,0 +1,154 @@
+"""Trainers on tiny random models: methods, progress events, faults, time budget."""
+
+from __future__ import annotations
+
+import errno
+import json
+
+import pytest
+
+from tests.fixtures_models import cls_rows, text_rows, tiny_bert, tiny_llama, train_tiny
+from tools.train.config import choose_method
+
+
+@pytest.fixture(scope="module")
+def bert(tmp_path_factory):
+    return tiny_bert(tmp_path_factory.mktemp("bert"))
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory):
+    return tiny_llama(tmp_path_factory.mktemp("llama"))
+
+
+def events(result_dir) -> list[dict]:
+    return [json.loads(l) for l in (result_dir / "progress.jsonl").read_text().splitlines()]
+
+
+def test_method_chosen_by_kind_and_size():
+    assert choose_method("classification", 50, 3) == "frozen_lr"
+    assert choose_method("classification", 5000, 6) == "encoder_finetune"
+    assert choose_method("generation", 5000) == "causal_full"
+
+
+def test_encoder_finetune_learns_and_streams_progress(tmp_path, bert):
+    from tools.train.predictor import load
+
+    res = train_tiny(tmp_path, "encoder_finetune", bert, cls_rows(), epochs=10)
+    assert res["status"] == "completed", res["error"]
+    assert res["validation"]["accuracy"] == 1.0
+    assert res["best_checkpoint"]  # load_best_model_at_end picked a checkpoint
+    model = load(res["model_path"])
+    assert model.predict(["where is the capital city", "who was born in the year"]) == ["LOC", "HUM"]
+    evs = events(tmp_path / "run")
+    kinds = {e["event"] for e in evs}
+    assert {"start", "step", "eval", "end"} <= kinds
+    step = next(e for e in evs if e["event"] == "step" and e["step"] > 2)
+    assert step["loss"] > 0 and step["eta_s"] is not None and step["max_steps"] > step["step"]
+
+
+def test_frozen_lr_saves_a_deployable_encoder_plus_head(tmp_path, bert):
+    from tools.train.predictor import load
+
+    rows = cls_rows()
+    res = train_tiny(tmp_path, "frozen_lr", bert, rows)
+    assert res["status"] == "completed", res["error"]
+    model = load(res["model_path"])
+    assert model.format == "embedding-linear" and (tmp_path / "run/model/head.safetensors").exists()
+    preds = model.predict([r["input"] for r in rows])
+    assert sum(p == r["output"] for p, r in zip(preds, rows)) / len(rows) >= 0.8
+
+
+def test_causal_prompt_tokens_are_masked(llama):
+    from transformers import AutoTokenizer
+
+    from tools.train.causal import encode_rows
+    from tools.train.predictor import render_prompt
+
+    tok = AutoTokenizer.from_pretrained(llama)
+    [row], dropped = encode_rows(tok, [{"input": "hello friend", "output": "hello"}], "Echo.", 128)
+    n_prompt = len(tok(render_prompt(tok, "Echo.", "hello friend"), add_special_tokens=False)["input_ids"])
+    assert dropped == 0 and row["labels"][:n_prompt] == [-100] * n_prompt
+    assert row["labels"][n_prompt:] == row["input_ids"][n_prompt:]
+    assert row["labels"][-1] == tok.eos_token_id
+    # An answer pushed past max_length entirely teaches nothing: dropped and counted.
+    assert encode_rows(tok, [{"input": "hello friend", "output": "hello"}], "Echo.", n_prompt)[1] == 1
+
+
+@pytest.mark.parametrize("method", ["causal_full", "causal_lora"])
+def test_causal_lm_trains_and_saves_plain_model(tmp_path, llama, method):
+    from tools.train.predictor import load
+
+    res = train_tiny(tmp_path, method, llama, text_rows(), epochs=2)
+    assert res["status"] == "completed", res["error"]
+    out = tmp_path / "run/model"
+    assert (out / "model.safetensors").exists() and not (out / "adapter_config.json").exists()
+    assert res["validation"]["loss"] < 7.0
+    preds = load(out).predict(["hello friend"])
+    assert len(preds) == 1 and isinstance(preds[0], str)
+
+
+def test_empty_training_set_is_a_clear_error(tmp_path, bert):
+    res = train_tiny(tmp_path, "encoder_finetune", bert, [])
+    assert res["status"] == "failed" and res["error_kind"] == "data"
+    assert "training set is empty" in res["error"]
+
+
+def test_one_label_only_is_a_clear_error(tmp_path, bert):
+    rows = [{"input": f"where is city {i}", "output": "LOC"} for i in range(20)]
+    res = train_tiny(tmp_path, "encoder_finetune", bert, rows)
+    assert res["status"] == "failed" and "only one label" in res["error"]
+
+
+def test_label_outside_label_set_is_rejected(tmp_path, bert):
+    res = train_tiny(tmp_path, "encoder_finetune", bert, cls_rows(), labels=["LOC", "NUM"])
+    assert res["status"] == "failed" and "HUM" in res["error"]
+
+
+def test_time_budget_stops_cleanly_and_keeps_best(tmp_path, bert):
+    res = train_tiny(tmp_path, "encoder_finetune", bert, cls_rows(), epochs=50, time_budget_minutes=0.0)
+    assert res["status"] == "stopped_time_budget" and res["stop_reason"] == "time_budget"
+    assert res["global_step"] == 1  # stopped right after the first step...
+    assert res["best_checkpoint"] and (tmp_path / "run/model/model.safetensors").exists()  # ...and saved
+
+
+def test_oom_halves_the_batch_and_retries(tmp_path, bert, monkeypatch):
+    from tools.train import encoder
+
+    real = encoder.finetune
+    tried = []
+
+    def fake(cfg, base, train, val, labels, bs, store):
+        tried.append(bs)
+        if bs > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(cfg, base, train, val, labels, bs, store)
+
+    monkeypatch.setattr(encoder, "finetune", fake)
+    res = train_tiny(tmp_path, "encoder_finetune", bert, cls_rows(), epochs=1)
+    assert tried == [8, 4, 2] and res["status"] == "completed" and res["batch_size"] == 2
+    assert [e["batch_size"] for e in events(tmp_path / "run") if e["event"] == "oom_retry"] == [4, 2]
+
+
+def test_oom_at_batch_one_gives_up():
+    from tools.train.worker import with_batch_backoff
+
+    def always(bs):
+        raise RuntimeError("out of memory")
+
+    with pytest.raises(RuntimeError):
+        with_batch_backoff(always, 4)
+    with pytest.raises(ValueError):  # other errors are not retried
+        with_batch_backoff(lambda bs: (_ for _ in ()).throw(ValueError("x")), 4)
+
+
+def test_disk_full_on_checkpoint_is_a_clear_error(tmp_path, bert, monkeypatch):
+    from transformers import Trainer
+
+    def full(self, *a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Trainer, "_save_checkpoint", full)
+    res = train_tiny(tmp_path, "encoder_finetune", bert, cls_rows())
+    assert res["status"] == "failed" and res["error_kind"] == "disk_full"
+    assert "disk full" in res["error"] and "save_total_limit" in res["error"]
