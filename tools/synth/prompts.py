@@ -21,8 +21,7 @@ GENERATE_SYSTEM = (
 GENERATE_USER = """Task: {instruction}
 Input format: {input_format}
 Output format: {output_format}
-{labels_line}{examples_block}Write ONE new example for this task, different from the examples above.
-Topic: {topic}. Style: {style}. Length of the input: {length}. Difficulty: {difficulty}.
+{labels_line}{examples_block}{write_line}Topic: {topic}. Style: {style}. Length of the input: {length}. Difficulty: {difficulty}.
 {label_line}Reply as JSON: {{"input": "...", "output": "..."}}"""
 
 TARGETED_USER = """Task: {instruction}
@@ -46,6 +45,8 @@ Input format: {input_format}
 {examples_block}List 8 different topics or domains the inputs for this task could come from, and 4 different writing styles for them.
 Reply as JSON: {{"topics": ["..."], "styles": ["..."]}}"""
 
+WRITE_NEW = "Write ONE new example for this task, different from the examples above.\n"
+WRITE_FIRST = "Write ONE new example for this task.\n"
 LABELS_LINE = "The output is exactly one of these labels: {labels}.\n"
 LABEL_LINE = 'The output of your example must be "{label}": write an input that clearly has this label.\n'
 EXAMPLES_HEADER = "Examples:\n"
@@ -89,7 +90,8 @@ def render_generate(spec: TaskSpec, pairs: list[tuple[str, str]], *, topic: str,
     user = GENERATE_USER.format(
         instruction=spec.instruction.strip(), input_format=spec.input_format,
         output_format=spec.output_format, labels_line=_labels_line(spec),
-        examples_block=examples_block(pairs), topic=topic, style=style, length=length,
+        examples_block=examples_block(pairs), write_line=WRITE_NEW if pairs else WRITE_FIRST,
+        topic=topic, style=style, length=length,
         difficulty=difficulty, label_line=_label_line(label))
     return [("system", GENERATE_SYSTEM), ("user", user)]
 
