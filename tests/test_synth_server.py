@@ -1,0 +1,111 @@
+"""The generator against a real HTTP endpoint (FakeOpenAIServer): concurrency, rate
+limits, 429 storms with Retry-After, malformed replies."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.test_synth_generate import SPAM
+from tools.llm import LLMClient
+from tools.settings import Settings
+from tools.synth import SynthConfig, generate_round
+from tools.synth.embed import hashed_bow_embed
+
+
+def teacher_responder(body: dict) -> str:
+    """A well-behaved teacher over HTTP: unique inputs per request seed."""
+    prompt = body["messages"][-1]["content"]
+    if prompt.rstrip().endswith('{"output": "..."}'):
+        m = re.search(r"clearly (\w+)", prompt)
+        return json.dumps({"output": m.group(1) if m else "ham"})
+    if '"topics"' in prompt:
+        return json.dumps({"topics": ["bank alerts", "family chat", "deliveries"],
+                           "styles": ["terse", "chatty"]})
+    if "Topic:" not in prompt:
+        return "ok"
+    label = re.search(r'must be "(\w+)"', prompt).group(1)
+    topic = re.search(r"Topic: ([^.]+)\.", prompt).group(1)
+    return json.dumps({"input": f"msg {body.get('seed')} about {topic} clearly {label}",
+                       "output": label})
+
+
+def client_for(srv: FakeOpenAIServer, **kw) -> LLMClient:
+    s = Settings(openai_base_url=srv.base_url, openai_api_key="sk-test-123456", model="fake-model",
+                 llm_timeout=5, **kw)
+    return LLMClient(s)
+
+
+def cfg(**kw) -> SynthConfig:
+    base = dict(consistency_k=0, propose_attributes=False, near_dup_threshold=None,
+                overlap_threshold=None)
+    return SynthConfig(**{**base, **kw})
+
+
+def test_concurrency_limit_is_reached_and_never_exceeded():
+    with FakeOpenAIServer(responder=teacher_responder, latency=0.05) as srv:
+        res = generate_round(SPAM, client_for(srv), n=24, round=1,
+                             config=cfg(concurrency=6, batch_size=12))
+    assert res.report.accepted == 24
+    assert srv.max_in_flight == 6
+    assert srv.counts["chat"] == 24
+
+
+def test_429_storm_is_ridden_out_with_retry_after():
+    with FakeOpenAIServer(responder=teacher_responder, retry_after=0.02) as srv:
+        srv.set_fault_rate(0.3, kinds=("429",), seed=3)
+        res = generate_round(SPAM, client_for(srv, llm_max_retries=6), n=12, round=1,
+                             config=cfg(concurrency=4))
+    assert res.report.accepted == 12 and res.report.errors == 0
+    assert srv.counts["fault:429"] >= 3
+    retried = [r for r in srv.requests if r["headers"].get("x-stainless-retry-count", "0") != "0"]
+    assert len(retried) >= srv.counts["fault:429"]  # each 429 was followed by a retry
+
+
+def test_endless_429s_end_the_round_with_a_clear_reason():
+    with FakeOpenAIServer(responder=teacher_responder, retry_after=0.01) as srv:
+        srv.set_fault_rate(1.0, kinds=("429",))
+        res = generate_round(SPAM, client_for(srv, llm_max_retries=1), n=50, round=1,
+                             config=cfg(concurrency=4, batch_size=4))
+    assert res.report.accepted == 0 and res.report.errors == 4
+    assert res.report.stopped.startswith("endpoint failing")
+    assert "429" in res.report.stopped
+    assert srv.counts["chat"] == 8  # one batch, 1 retry each: bounded, not a loop
+
+
+def test_requests_per_minute_limit_spaces_request_starts():
+    with FakeOpenAIServer(responder=teacher_responder) as srv:
+        client = client_for(srv)
+        client.chat([("user", "warm up")], purpose="test")  # first-call imports would bunch starts
+        generate_round(SPAM, client, n=5, round=1, config=cfg(concurrency=5, rpm=1200))
+    times = sorted(r["time"] for r in srv.requests[1:] if r["path"].endswith("/chat/completions"))
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert len(times) == 5 and min(gaps) >= 0.035  # 1200/min = one start per 50 ms
+
+
+def test_malformed_server_replies_are_counted_not_dropped():
+    with FakeOpenAIServer(responder=teacher_responder) as srv:
+        srv.queue_faults("malformed", "malformed")
+        res = generate_round(SPAM, client_for(srv), n=4, round=1,
+                             config=cfg(concurrency=1, near_dup_threshold=0.9),
+                             embedder=hashed_bow_embed)
+    assert res.report.malformed == 2 and res.report.accepted == 4
+    bad = [e for e in res.examples if not e.accepted]
+    assert all("{not json" in e.input for e in bad)
+
+
+@pytest.mark.parametrize("k", [3])
+def test_self_consistency_answers_go_through_the_endpoint(k):
+    with FakeOpenAIServer(responder=teacher_responder) as srv:
+        res = generate_round(SPAM, client_for(srv), n=4, round=1,
+                             config=cfg(concurrency=4, consistency_k=k))
+    answers = [r for r in srv.requests if r["body"] and
+               r["body"]["messages"][-1]["content"].rstrip().endswith('{"output": "..."}')]
+    assert res.report.accepted == 4 and len(answers) == 4 * k
+    by_input: dict = {}
+    for a in answers:
+        by_input.setdefault(a["body"]["messages"][-1]["content"], set()).add(a["body"].get("seed"))
+    assert len(by_input) == 4 and all(len(seeds) == k for seeds in by_input.values())
