@@ -58,6 +58,7 @@ def training_args(cfg: TrainConfig, n_train: int, lr: float, batch_size: int,
         data_seed=cfg.seed,
         disable_tqdm=True,
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,
         **device_flags(),
     )
 

@@ -37,9 +37,12 @@ class TrainJob:
     def command(self, config_path: Path) -> list[str]:
         """The worker command line (through accelerate launch for several processes)."""
         if self.processes > 1:
-            return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes",
-                    str(self.processes), "--num_machines", "1", "--mixed_precision", "no",
-                    "--dynamo_backend", "no", *([] if _has_cuda() else ["--cpu"]),
+            # `--multi_gpu` is accelerate's torchrun launcher; without CUDA it runs DDP over
+            # gloo on CPU processes. (`--cpu` with several processes expects MPI and
+            # silently runs one process here.)
+            return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
+                    "--num_processes", str(self.processes), "--num_machines", "1",
+                    "--mixed_precision", "no", "--dynamo_backend", "no",
                     "-m", "tools.train.worker", "--config", str(config_path)]
         return [sys.executable, "-m", "tools.train.worker", "--config", str(config_path)]
 
@@ -108,15 +111,6 @@ class TrainJob:
     def log_tail(self, n: int = 20) -> str:
         p = self.cfg.path("worker.log")
         return "\n".join(p.read_text(errors="replace").splitlines()[-n:]) if p.exists() else ""
-
-
-def _has_cuda() -> bool:
-    try:
-        import torch
-
-        return torch.cuda.is_available()
-    except ImportError:
-        return False
 
 
 def run_training(cfg: TrainConfig, on_event: Callable[[dict], None] | None = None,

@@ -1,10 +1,10 @@
 """Training worker: one run from a run.json, in its own process.
 
     python -m tools.train.worker --config RUN_DIR/run.json
-    accelerate launch --num_processes 2 --cpu -m tools.train.worker --config RUN_DIR/run.json
+    accelerate launch --multi_gpu --num_processes 2 -m tools.train.worker --config RUN_DIR/run.json
 
-The same file runs unchanged under `accelerate launch` (several GPUs or CPU
-processes): HF Trainer handles the distribution, and only the main process
+The same file runs unchanged under `accelerate launch` (several GPUs, or several
+CPU processes over gloo when there is no GPU): HF Trainer handles the distribution, and only the main process
 writes progress, the model folder and result.json. Exit codes: 0 done, 2 bad
 data or config, 3 disk full, 1 anything else (message in result.json).
 """
