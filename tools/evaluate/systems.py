@@ -1,0 +1,118 @@
+"""The three systems compared on one held-out split: student, teacher, base.
+
+Each system is `predict(texts) -> list[str | None]` plus a name, a parameter
+count and a measured latency. None means the output could not be used (an
+unparseable teacher reply or a failed call) and is counted wrong.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from tools.contracts import TaskSpec
+from tools.evaluate.prompts import parse_label, teacher_messages
+
+SMOLLM2_PARAMS_M = 134.5  # embedded teacher, counted from the converted model
+
+
+@dataclass
+class System:
+    """A predictor with its identity; latency_ms is filled by `timed_predict`."""
+
+    role: str
+    name: str
+    predict: Callable[[list[str]], list[str | None]]
+    params_m: float | None = None
+    notes: list[str] = field(default_factory=list)
+    latency_ms: float | None = None
+    unparseable: int = 0
+
+
+def timed_predict(system: System, texts: list[str], one_by_one: int = 0) -> list[str | None]:
+    """Predict all texts; latency is per example, measured one at a time on the
+    first `one_by_one` inputs when given (what a single request costs), else
+    wall time over the batch."""
+    if one_by_one:
+        t = time.perf_counter()
+        for x in texts[:one_by_one]:
+            system.predict([x])
+        system.latency_ms = (time.perf_counter() - t) * 1000 / min(one_by_one, len(texts))
+    t = time.perf_counter()
+    preds = system.predict(texts)
+    if not one_by_one:
+        system.latency_ms = (time.perf_counter() - t) * 1000 / max(1, len(texts))
+    return preds
+
+
+def student(model_path: str | Path) -> System:
+    """The trained model, run through predictor.py (the exported code path)."""
+    from tools.train.predictor import Predictor
+
+    p = Predictor(model_path)
+    return System("student", str(model_path), p.predict, params_m=p.num_parameters / 1e6)
+
+
+def teacher(client, spec: TaskSpec, max_tokens: int = 64, concurrency: int = 1) -> System:
+    """The teacher LLM with the spec's few-shot prompt; labels parsed for classifiers."""
+    sys_ = System("teacher", getattr(client, "model_name", "teacher"), lambda t: [],
+                  params_m=SMOLLM2_PARAMS_M if _embedded(client) else None)
+    if spec.kind == "classification":
+        max_tokens = min(max_tokens, 16)
+
+    def predict(texts: list[str]) -> list[str | None]:
+        replies = client.chat_many([teacher_messages(spec, x) for x in texts], purpose="teacher_eval",
+                                   concurrency=concurrency, max_tokens=max_tokens)
+        out: list[str | None] = []
+        for r in replies:
+            if isinstance(r, Exception):
+                out.append(None)
+            elif spec.kind == "classification":
+                out.append(parse_label(r, spec.labels))
+            else:
+                out.append(r.strip())
+        sys_.unparseable += sum(o is None for o in out)
+        return out
+
+    sys_.predict = predict
+    return sys_
+
+
+def _embedded(client) -> bool:
+    flag = getattr(client, "is_embedded", False)
+    return bool(flag() if callable(flag) else flag)
+
+
+def zero_shot_embedding(encoder_path: str | Path, labels: list[str], max_length: int = 128) -> System:
+    """Untuned encoder baseline: each input gets the label whose name embeds closest.
+
+    This is what the encoder knows before any training on the task: honest, weak.
+    """
+    from transformers import AutoModel, AutoTokenizer
+
+    from tools.train.encoder import embed
+
+    tok = AutoTokenizer.from_pretrained(encoder_path)
+    model = AutoModel.from_pretrained(encoder_path).eval()
+    lab = embed(model, tok, [l.replace("_", " ") for l in labels], max_length)
+
+    def predict(texts: list[str]) -> list[str | None]:
+        sims = embed(model, tok, texts, max_length) @ lab.T
+        return [labels[i] for i in sims.argmax(1)]
+
+    params = sum(p.numel() for p in model.parameters()) / 1e6
+    return System("base", f"{Path(encoder_path).name} (zero-shot label-name similarity, untuned)",
+                  predict, params_m=params)
+
+
+def untuned_causal(base_path: str | Path, instruction: str, max_new_tokens: int = 64,
+                   max_length: int = 512) -> System:
+    """The untuned causal base model with the student's own prompt."""
+    from tools.train.predictor import Predictor
+
+    p = Predictor(base_path, meta={"format": "causal-lm", "instruction": instruction,
+                                   "max_length": max_length, "max_new_tokens": max_new_tokens})
+    return System("base", f"{Path(base_path).name} (untuned, same prompt)", p.predict,
+                  params_m=p.num_parameters / 1e6)
