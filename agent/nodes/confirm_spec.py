@@ -1,0 +1,67 @@
+"""confirm_spec: show the spec, the plan and the budget; the user approves or edits."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from agent.context import AgentContext, Sizes
+from agent.human import apply_edit, ask_user, is_approval
+from agent.state import AgentState, say
+from tools.contracts import TaskSpec
+
+# Seconds per teacher call, for the estimate: measured ~1-2 s for short JSON
+# replies from the embedded 135M model on 2 cores; a hosted model is similar.
+SECONDS_PER_CALL = 1.5
+
+
+def estimate(spec: TaskSpec, sizes: Sizes) -> dict:
+    """Calls, tokens and minutes the plan will spend at most (before any cache hits)."""
+    per_round = sizes.synth_per_round * (1 + sizes.self_consistency_k)
+    calls = min(spec.budget.max_llm_calls,
+                per_round * spec.budget.max_rounds + sizes.teacher_eval_rows + 4)
+    return {"llm_calls": calls, "tokens": calls * 450,
+            "minutes": round(calls * SECONDS_PER_CALL / 60 + sizes.train_minutes * spec.budget.max_rounds, 1)}
+
+
+def render_spec(spec: TaskSpec, sizes: Sizes) -> str:
+    """The spec, plan and budget as the user sees them."""
+    est = estimate(spec, sizes)
+    lines = [f"**Task** (v{spec.version}): {spec.instruction}",
+             f"- kind: {spec.kind}" + (f"; labels: {', '.join(spec.labels)}" if spec.labels else ""),
+             f"- input: {spec.input_format}; output: {spec.output_format}",
+             f"- examples given: {len(spec.demonstrations)}",
+             f"- metric: {spec.metric}; target: "
+             + (f"{spec.target:g}" if spec.target is not None else "beat the teacher"),
+             f"- budget: {spec.budget.max_llm_calls} LLM calls, {spec.budget.max_tokens:,} tokens, "
+             f"{spec.budget.max_minutes:g} min, {spec.budget.max_rounds} rounds",
+             f"**Plan**: find datasets and a base model, generate ~{sizes.synth_per_round} examples "
+             f"per round, train, score student vs teacher vs base; estimate at most "
+             f"{est['llm_calls']} calls, ~{est['tokens']:,} tokens, ~{est['minutes']} min."]
+    return "\n".join(lines)
+
+
+def confirm_spec(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
+    ctx = runtime.context
+    spec = TaskSpec.model_validate(state["spec"])
+    text = render_spec(spec, ctx.sizes)
+    reply, notes = ask_user({"kind": "confirm_spec", "message": text + "\n\nApprove? (yes, or "
+                             "say what to change, e.g. 'labels: a, b, c' or 'target: 0.9')",
+                             "spec": spec.model_dump()}, state, ctx, default="yes")
+    # Back here from a loop-back question: data and model are already chosen.
+    nxt = "generate" if state.get("chosen_model") else "find_data"
+    if ctx.autopilot:
+        return Command(goto=nxt, update={**say(text, "spec"), "approved": True})
+    if is_approval(reply):
+        return Command(goto=nxt, update={"messages": notes, "approved": True})
+    new, changed = apply_edit(spec, reply, ctx.client)
+    if not changed:
+        notes.append({"role": "assistant", "kind": "text", "content":
+                      "I didn't see a change in that. Reply 'yes' to approve, or e.g. "
+                      "'labels: a, b, c', 'target: 0.9', 'budget: 50 calls'."})
+        return Command(goto="confirm_spec", update={"messages": notes})
+    if ctx.store is not None:
+        ctx.store.save_spec(state["session_id"], new.model_dump())
+    notes.append({"role": "assistant", "kind": "text", "content": f"Updated: {changed}."})
+    return Command(goto="confirm_spec", update={"messages": notes, "spec": new.model_dump(),
+                                                "approved": False})

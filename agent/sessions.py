@@ -1,0 +1,120 @@
+"""Sessions: start, resume and inspect a conversation from any front end.
+
+The LangGraph thread id is the session id; graph state lives in LangGraph's
+SQLite checkpointer under P2M_HOME (safe with several processes), and the
+session's title and status are mirrored in DuckDB for `p2m sessions list`.
+A session killed at any step resumes from its last completed step: the LLM
+cache and resumable training jobs make the repeated step cheap.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.types import Command
+
+from agent.context import AgentContext
+from agent.graph import make_graph
+from agent.state import last_assistant
+
+
+@dataclass
+class Turn:
+    """What one call into the graph ended with."""
+
+    session_id: str
+    state: dict
+    interrupt: dict | None = None
+    """The pending question/approval payload, when the graph is waiting for the user."""
+    done: bool = False
+    """True when the graph reached its end (exported, or stopped with a message)."""
+    updates: list[dict] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        if self.interrupt:
+            note = self.interrupt.get("note")
+            return (f"{note}\n\n" if note else "") + self.interrupt.get("message", "")
+        return last_assistant(self.state)
+
+
+class Sessions:
+    """The compiled graph over a SQLite checkpointer, plus run/resume helpers."""
+
+    def __init__(self, settings):
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        self.settings = settings.ensure_dirs()
+        conn = sqlite3.connect(str(settings.checkpoints_path), check_same_thread=False,
+                               timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        self.saver = SqliteSaver(conn)
+        self.graph = make_graph(self.saver)
+
+    @staticmethod
+    def config(session_id: str) -> dict:
+        return {"configurable": {"thread_id": session_id}, "recursion_limit": 200}
+
+    def exists(self, session_id: str) -> bool:
+        return bool(self.graph.get_state(self.config(session_id)).values)
+
+    def start(self, description: str, ctx: AgentContext, *, session_id: str | None = None,
+              catalogs: list[str] = (), data_files: list[str] = (),
+              budget: dict | None = None) -> Turn:
+        """A new session for `description`; runs until the first pause or the end."""
+        session_id = session_id or uuid.uuid4().hex[:12]
+        ctx.client.session_id = session_id
+        inputs = {"session_id": session_id, "description": description,
+                  "messages": [{"role": "user", "content": description, "kind": "description"}],
+                  "catalogs": [str(c) for c in catalogs], "data_files": [str(f) for f in data_files],
+                  "budget": budget or {}}
+        return self._run(inputs, session_id, ctx)
+
+    def reply(self, session_id: str, text: str, ctx: AgentContext) -> Turn:
+        """Answer the pending question (or continue an interrupted run)."""
+        ctx.client.session_id = session_id
+        snap = self.graph.get_state(self.config(session_id))
+        if not snap.values:
+            raise KeyError(f"No session {session_id!r}. `p2m sessions list` shows the saved ones.")
+        if snap.interrupts:
+            return self._run(Command(resume=text), session_id, ctx)
+        return self._run(None, session_id, ctx)
+
+    def resume(self, session_id: str, ctx: AgentContext) -> Turn:
+        """Continue after a crash or from another front end, without new input."""
+        ctx.client.session_id = session_id
+        snap = self.graph.get_state(self.config(session_id))
+        if not snap.values:
+            raise KeyError(f"No session {session_id!r}. `p2m sessions list` shows the saved ones.")
+        if snap.interrupts or not snap.next:
+            return self._turn(session_id, [])
+        return self._run(None, session_id, ctx)
+
+    def state(self, session_id: str) -> Turn:
+        """The session as it stands (no graph step runs)."""
+        return self._turn(session_id, [])
+
+    def _run(self, inputs: Any, session_id: str, ctx: AgentContext) -> Turn:
+        updates = []
+        for chunk in self.graph.stream(inputs, self.config(session_id), context=ctx,
+                                       stream_mode="updates"):
+            updates.append(chunk)
+            for node, upd in chunk.items():
+                if node != "__interrupt__":
+                    ctx.emit("node", node=node, keys=sorted((upd or {}).keys()))
+        turn = self._turn(session_id, updates)
+        if ctx.store is not None:
+            status = "waiting" if turn.interrupt else ("done" if turn.done else "running")
+            if turn.state.get("error"):
+                status = "stopped"
+            ctx.store.upsert_session(session_id, (turn.state.get("description") or "")[:80], status)
+        return turn
+
+    def _turn(self, session_id: str, updates: list) -> Turn:
+        snap = self.graph.get_state(self.config(session_id))
+        interrupt = snap.interrupts[0].value if snap.interrupts else None
+        return Turn(session_id=session_id, state=dict(snap.values), interrupt=interrupt,
+                    done=not snap.next and not snap.interrupts, updates=updates)

@@ -1,0 +1,137 @@
+"""Parse a task description into a draft TaskSpec, without an LLM.
+
+The agent's intake asks the LLM for a parse too, but small models get labels
+and demonstrations wrong (FACTS.md), so what can be read off the text is read
+off the text: demonstrations written as `'input' -> output`, label lists such
+as "as billing, technical or other", and the task kind from its verbs. The LLM's
+proposal is then checked against this (see `merge_parse`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from tools.contracts import Demonstration, TaskSpec
+
+# 'input' -> output ; "input" => output ; input -> output (one per line/clause)
+_QUOTED_DEMO = re.compile(
+    r"""(?P<q>['"“‘])(?P<inp>.+?)(?:['"”’])\s*(?:->|=>|→|:)\s*(?P<out>['"“‘]?[^;\n]+?['"”’]?)\s*(?=;|\n|$|\.\s|,\s*['"“‘])""")
+_IO_DEMO = re.compile(r"(?im)^\s*input\s*:\s*(?P<inp>.+?)\s*\n\s*output\s*:\s*(?P<out>.+?)\s*$")
+_LINE_DEMO = re.compile(r"(?m)^\s*[-*]?\s*(?P<inp>[^\n]{3,}?)\s*(?:->|=>|→)\s*(?P<out>[^\n]+?)\s*$")
+
+_LABEL_LIST = re.compile(
+    r"(?i)(?:\b(?:as|into|labels?(?:\s+are)?\s*:?|categories\s*:?|classes\s*:?|one of\s*:?)|:)\s+"
+    r"(?P<list>[^.;:\n]*?\b(?:or|and)\b\s+[^.;:\n,]+?)(?=[.;:\n]|$)")
+
+_CLASSIFY = re.compile(r"(?i)\b(classif\w*|categori[sz]\w*|label\w*|detect\w*|sentiment|"
+                       r"is it (spam|toxic)|tag\w*|intent)\b")
+_EXTRACT = re.compile(r"(?i)\b(extract\w*|span|answer (the )?questions? (about|from|given)|"
+                      r"passage|context|named entit\w*|find the)\b")
+
+
+def _clean(s: str) -> str:
+    return s.strip().strip("'\"“”‘’ ").rstrip(".").strip()
+
+
+def find_demonstrations(text: str) -> list[Demonstration]:
+    """Input -> output examples written in the description, in order, deduplicated."""
+    found: list[tuple[str, str]] = []
+    for m in _IO_DEMO.finditer(text):
+        found.append((m["inp"], m["out"]))
+    for m in _QUOTED_DEMO.finditer(text):
+        found.append((m["inp"], m["out"]))
+    if not found:
+        found = [(m["inp"], m["out"]) for m in _LINE_DEMO.finditer(text)]
+    seen, demos = set(), []
+    for inp, out in found:
+        inp, out = _clean(inp), _clean(out)
+        if inp and out and (inp, out) not in seen:
+            seen.add((inp, out))
+            demos.append(Demonstration(input=inp, output=out))
+    return demos
+
+
+def find_labels(text: str) -> list[str]:
+    """Labels named in a list like "as billing, technical or other"."""
+    m = _LABEL_LIST.search(text)
+    if not m:
+        return []
+    parts = re.split(r"\s*,\s*|\s+or\s+|\s+and\s+|\s*/\s*", m["list"])
+    labels = []
+    for p in parts:
+        p = re.sub(r"\s*\(.*?\)\s*", "", p)  # "ABBR (abbreviation)" -> "ABBR"
+        p = _clean(p)
+        if p and len(p.split()) <= 3 and p.lower() not in {l.lower() for l in labels}:
+            labels.append(p)
+    return labels if len(labels) >= 2 else []
+
+
+def guess_kind(text: str, labels: list[str]) -> str:
+    """classification / extraction / generation from labels and verbs."""
+    if labels or _CLASSIFY.search(text):
+        return "classification"
+    if _EXTRACT.search(text):
+        return "extraction"
+    return "generation"
+
+
+def instruction_of(text: str) -> str:
+    """The description without its examples: the first sentences before 'Example'."""
+    head = re.split(r"(?i)\bexamples?\s*:|\n\s*input\s*:", text, maxsplit=1)[0]
+    head = _QUOTED_DEMO.sub("", head)
+    head = _LINE_DEMO.sub("", head)
+    head = re.sub(r"\s+", " ", head).strip(" ;,")
+    return head[:500] or text.strip()[:500]
+
+
+def parse_description(text: str) -> TaskSpec:
+    """A draft TaskSpec read off the text (no LLM). Raises ValueError when empty."""
+    if not text or not text.strip():
+        raise ValueError("The task description is empty. Describe the task in a sentence or "
+                         "two, ideally with a few examples like 'input' -> output.")
+    demos = find_demonstrations(text)
+    labels = find_labels(text)
+    kind = guess_kind(text, labels)
+    if kind == "classification":
+        # Demo outputs are labels too; keep the listed order, add unseen ones.
+        for d in demos:
+            if d.output.lower() not in {l.lower() for l in labels} and len(d.output.split()) <= 3:
+                labels.append(d.output)
+        canon = {l.lower(): l for l in labels}
+        demos = [Demonstration(input=d.input, output=canon.get(d.output.lower(), d.output))
+                 for d in demos]
+    return TaskSpec(instruction=instruction_of(text), kind=kind, labels=labels,
+                    demonstrations=demos,
+                    output_format="one label" if kind == "classification" else "text")
+
+
+def merge_parse(draft: TaskSpec, proposal: dict, text: str) -> tuple[TaskSpec, list[str]]:
+    """Combine the LLM's proposal with the text-read draft; returns (spec, notes).
+
+    The draft wins where the text is explicit (labels listed, demonstrations
+    written out); the LLM fills what the text leaves open. A proposed label
+    that appears nowhere in the description is dropped, with a note.
+    """
+    notes: list[str] = []
+    spec = draft.model_copy(deep=True)
+    lowered = text.lower()
+    kind = proposal.get("kind")
+    if kind in ("classification", "extraction", "generation") and kind != spec.kind:
+        if not draft.labels and not (kind == "classification" and not proposal.get("labels")):
+            notes.append(f"task kind from the model: {kind} (text suggested {spec.kind})")
+            spec.kind = kind
+    if spec.kind == "classification" and not spec.labels:
+        kept = [l for l in proposal.get("labels") or [] if l and l.lower() in lowered]
+        dropped = [l for l in proposal.get("labels") or [] if l and l.lower() not in lowered]
+        spec.labels = list(dict.fromkeys(kept))
+        if dropped:
+            notes.append(f"ignored labels the description never mentions: {dropped}")
+    for field in ("input_format", "output_format"):
+        val = (proposal.get(field) or "").strip()
+        if val and spec.__dict__[field] in ("text", "one label"):
+            spec.__dict__[field] = val[:200]
+    if spec.kind != "classification":
+        spec.labels = []
+    spec.metric = ""
+    spec.model_post_init(None)
+    return spec, notes
