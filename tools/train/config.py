@@ -39,7 +39,7 @@ class TrainConfig(BaseModel):
     batch_size: int = 32
     max_length: int = 128
     max_steps: int = -1
-    eval_steps: int | None = Field(default=None, description="None: about 3 evaluations per epoch")
+    eval_steps: int | None = Field(default=None, description="None: two evaluations per epoch")
     save_total_limit: int = 2
     early_stopping_patience: int = 3
     time_budget_minutes: float | None = None

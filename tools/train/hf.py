@@ -33,7 +33,7 @@ def training_args(cfg: TrainConfig, n_train: int, lr: float, batch_size: int,
 
     steps_per_epoch = max(1, math.ceil(n_train / (batch_size * world_size())))
     total = cfg.max_steps if cfg.max_steps > 0 else math.ceil(steps_per_epoch * cfg.epochs)
-    eval_steps = cfg.eval_steps or max(5, steps_per_epoch // 3)
+    eval_steps = cfg.eval_steps or max(5, steps_per_epoch // 2)  # evals cost real time on CPU
     eval_steps = min(eval_steps, max(1, total))
     return TrainingArguments(
         output_dir=str(cfg.checkpoints_dir),
