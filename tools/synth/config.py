@@ -86,16 +86,24 @@ class SynthConfig(BaseModel):
 
     def gen_max_tokens(self, spec: TaskSpec) -> int:
         """Completion-token cap for one generated pair (JSON overhead included)."""
-        return (self.max_input_chars + self.output_chars(spec)) // 3 + 32
+        return (self.max_input_chars + self.output_chars(spec)) // 2 + 32  # junk text: ~2 chars/token
 
 
 def pair_schema(spec: TaskSpec, config: SynthConfig) -> type[BaseModel]:
-    """The reply schema for one generated example, with length caps on both fields."""
+    """The reply schema for one generated example, with length caps on both fields.
+
+    For classification the JSON schema lists the labels as an enum, so a server
+    that enforces schemas (llama.cpp grammars, OpenAI) can only write a label;
+    validation stays lenient so that the label filter, not a parse error, names
+    a wrong label from a server that does not.
+    """
+    extra = {"enum": list(spec.labels)} if spec.kind == "classification" and spec.labels else None
     return create_model(
         "SyntheticExample",
         __doc__="One new training example: an input and its correct output.",
         input=(str, Field(min_length=1, max_length=config.max_input_chars)),
-        output=(str, Field(min_length=1, max_length=config.output_chars(spec))),
+        output=(str, Field(min_length=1, max_length=config.output_chars(spec),
+                           json_schema_extra=extra)),
     )
 
 
