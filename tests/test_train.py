@@ -152,3 +152,18 @@ def test_disk_full_on_checkpoint_is_a_clear_error(tmp_path, bert, monkeypatch):
     res = train_tiny(tmp_path, "encoder_finetune", bert, cls_rows())
     assert res["status"] == "failed" and res["error_kind"] == "disk_full"
     assert "disk full" in res["error"] and "save_total_limit" in res["error"]
+
+
+def test_progress_and_run_are_recorded_in_the_store(tmp_path, bert):
+    store_mod = pytest.importorskip("tools.store")
+    from tools.settings import get_settings
+
+    res = train_tiny(tmp_path, "encoder_finetune", bert, cls_rows(), epochs=2, record_to_store=True,
+                     session_id="s1")
+    assert res["status"] == "completed"
+    store = store_mod.Store(get_settings())
+    kinds = {r["kind"]: r["n"] for r in store.query("select kind, count(*) n from events group by kind")}
+    n_lines = len((tmp_path / "run/progress.jsonl").read_text().splitlines())
+    assert kinds.get("train_progress") == n_lines  # every streamed event is also in the store
+    [run] = store.query("select id, status, session_id from runs")
+    assert run == {"id": "t-encoder_finetune", "status": "completed", "session_id": "s1"}
