@@ -80,7 +80,8 @@ def teacher_client():
     try:
         from tools.llm import LLMClient
 
-        return LLMClient(), None
+        # No call cache here: a cached reply would fake the teacher's latency.
+        return LLMClient(cache=False), None
     except Exception as e:  # the student numbers still stand without a teacher row
         return None, f"teacher unavailable: {e}"
 

@@ -23,7 +23,8 @@ HERE = Path(__file__).resolve().parent
 PREDICTOR = HERE.parent / "train" / "predictor.py"
 MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "head.safetensors",
                "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-               "chat_template.jinja", "merges.txt", "vocab.json", "p2m_model.json")
+               "chat_template.jinja", "merges.txt", "vocab.json", "added_tokens.json",
+               "tokenizer.model", "p2m_model.json")
 
 
 def _free_dest(root: Path, name: str, overwrite: bool) -> Path:
