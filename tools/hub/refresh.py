@@ -1,0 +1,176 @@
+"""Refresh the local Hub index from the live Hub (`p2m hub refresh`).
+
+Fetches dataset and model metadata with `huggingface_hub.HfApi(endpoint, token)`
+(`list_datasets(full=True)`, `list_models(pipeline_tag=...)` sorted by
+downloads) and merges them into P2M_HOME/hub/refreshed_*.jsonl by id. New or
+changed records are embedded once (their text hash is new) and cached.
+Never touches the network when settings.offline. Errors (401/404/429/5xx,
+timeouts) end that listing with a clear message and keep every page received.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import threading
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from tools.hub.records import PIPELINE_ARCH, dataset_record, model_record
+
+
+class RefreshReport(BaseModel):
+    """What a refresh fetched, merged, and what went wrong."""
+
+    datasets: int = 0
+    models: int = 0
+    new: int = 0
+    changed: int = 0
+    seconds: float = 0.0
+    errors: list[str] = Field(default_factory=list)
+
+
+def explain_http_error(e: Exception) -> str:
+    """A one-line, secret-free explanation of a Hub failure."""
+    status = getattr(getattr(e, "response", None), "status_code", None)
+    name = type(e).__name__
+    if status == 401 or status == 403:
+        return f"Hub refused access (HTTP {status}): check HF_TOKEN"
+    if status == 404:
+        return "Hub endpoint not found (HTTP 404): check HF_ENDPOINT"
+    if status == 429:
+        return "Hub rate limit hit (HTTP 429): try again later"
+    if status and status >= 500:
+        return f"Hub server error (HTTP {status}): try again later"
+    if "Timeout" in name:
+        return "Hub did not answer in time (timeout)"
+    if "Offline" in name:
+        return "offline mode: the Hub was not contacted"
+    return f"Hub request failed ({name})"
+
+
+@contextlib.contextmanager
+def bounded_http(timeout: float, retries: int, wait: float):
+    """Cap huggingface_hub's per-request timeout and retry backoff for this block.
+
+    huggingface_hub retries 429/5xx/timeouts 5 times with waits up to 8 s and no
+    request timeout; a refresh should fail in seconds with a message instead.
+    """
+    import httpx2
+    from huggingface_hub.utils import _http, _pagination
+
+    orig_backoff = _pagination.http_backoff
+    _pagination.http_backoff = functools.partial(orig_backoff, max_retries=retries,
+                                                 base_wait_time=wait, max_wait_time=wait * 4)
+    _http.set_client_factory(lambda: httpx2.Client(
+        event_hooks={"request": [_http.hf_request_event_hook]}, follow_redirects=True,
+        timeout=timeout))
+    try:
+        yield
+    finally:
+        _pagination.http_backoff = orig_backoff
+        _http.set_client_factory(_http.default_client_factory)
+
+
+def _merge(path: Path, records: list[dict], report: RefreshReport) -> None:
+    """Merge records into a JSONL file by id; count new and changed ones."""
+    old: dict[str, dict] = {}
+    if path.exists():
+        for line in path.open(encoding="utf-8"):
+            if line.strip():
+                r = json.loads(line)
+                old[r["id"]] = r
+    for r in records:
+        prev = old.get(r["id"])
+        report.new += prev is None
+        report.changed += prev is not None and prev != r
+        old[r["id"]] = r
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for r in old.values():
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def _collect(it, convert, out: list, deadline: float) -> None:
+    for raw in it:
+        rec = convert(raw)
+        if rec:
+            out.append(rec)
+        if time.monotonic() > deadline:
+            raise TimeoutError("refresh time budget spent")
+
+
+def _info_dict(info) -> dict:
+    d = {k: v for k, v in vars(info).items() if not k.startswith("_")}
+    card = d.get("card_data")
+    if card is not None and hasattr(card, "to_dict"):
+        d["card_data"] = card.to_dict()
+    return d
+
+
+def refresh(settings, limit: int = 2000, models_per_tag: int = 300, timeout: float = 20.0,
+            retries: int = 2, wait: float = 1.0, budget_s: float = 300.0,
+            embed: bool = True) -> RefreshReport:
+    """Fetch Hub metadata and merge it into the local index; never raises on Hub errors."""
+    from tools.hub.search import hub_dir
+
+    report = RefreshReport()
+    t0 = time.monotonic()
+    if settings.offline:
+        report.errors.append("offline (P2M_OFFLINE/HF_HUB_OFFLINE): the Hub was not contacted")
+        return report
+    from huggingface_hub import HfApi
+
+    token = settings.hf_token.get_secret_value() if settings.hf_token else None
+    api = HfApi(endpoint=settings.hf_endpoint, token=token)
+    deadline = t0 + budget_s
+    datasets: list[dict] = []
+    models: list[dict] = []
+    with bounded_http(timeout, retries, wait):
+        try:
+            _collect(api.list_datasets(full=True, sort="downloads", limit=limit),
+                     lambda i: dataset_record(_info_dict(i), source="hub"), datasets, deadline)
+        except Exception as e:  # keep pages already received
+            report.errors.append(f"datasets: {explain_http_error(e)}; kept {len(datasets)}")
+        for tag in PIPELINE_ARCH:
+            try:
+                _collect(api.list_models(pipeline_tag=tag, sort="downloads", limit=models_per_tag,
+                                         cardData=True),
+                         lambda i: model_record(_info_dict(i), source="hub"), models, deadline)
+            except Exception as e:
+                report.errors.append(f"models ({tag}): {explain_http_error(e)}")
+                if "timeout" in report.errors[-1] or isinstance(e, TimeoutError):
+                    break  # a hanging Hub would cost `timeout` per tag
+    hd = hub_dir(settings)
+    if datasets:
+        _merge(hd / "refreshed_datasets.jsonl", datasets, report)
+    if models:
+        _merge(hd / "refreshed_models.jsonl", models, report)
+    report.datasets, report.models = len(datasets), len(models)
+    if embed and (datasets or models):
+        _embed_new(settings)
+    report.seconds = round(time.monotonic() - t0, 2)
+    return report
+
+
+def _embed_new(settings) -> None:
+    """Build both indexes now so new records are embedded here, not at search time."""
+    from tools.hub.records import dataset_text, model_text
+    from tools.hub.search import get_index, load_records
+
+    for kind, fn in (("datasets", dataset_text), ("models", model_text)):
+        get_index(kind, load_records(kind, settings), fn, settings, max_embed=10**9)
+
+
+def run_with_deadline(fn, seconds: float):
+    """Run fn in a daemon thread; (result, None) or (None, 'timeout') after `seconds`."""
+    box: dict = {}
+    th = threading.Thread(target=lambda: box.setdefault("r", fn()), daemon=True)
+    th.start()
+    th.join(seconds)
+    return (box.get("r"), None) if "r" in box else (None, "timeout")
