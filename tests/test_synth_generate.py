@@ -296,3 +296,33 @@ def test_estimate_makes_no_call_and_bounds_the_round():
     assert "20 examples: about" in est.summary()
     capped = estimate_round(SPAM, 20, SynthConfig(max_calls=10), client)
     assert capped.calls_max == 10 and not fake.calls
+
+
+def test_existing_examples_are_not_generated_again_but_the_same_round_replays():
+    counter = itertools.count()
+    first, _, _ = run(SPAM, good_teacher(counter), n=4, config={"consistency_k": 0})
+    # a later round whose teacher repeats round 1's inputs: all duplicates of `existing`
+    replay = {e.params["index"]: e for e in first.accepted}
+    again = itertools.count()
+
+    def repeat(prompt):
+        if "Write ONE" in prompt:
+            e = replay[next(again) % 4]
+            return json.dumps({"input": e.input, "output": e.output})
+        return good_teacher()(prompt)
+    res, _, _ = run(SPAM, repeat, n=4, round=2, existing=first.accepted,
+                    config={"consistency_k": 0, "attempts_factor": 1})
+    assert res.report.accepted == 0 and res.report.rejected_by_reason == {"duplicate": 4}
+    # re-running round 1 itself with its own rows as `existing` is a replay, not duplicates
+    res1, _, _ = run(SPAM, repeat, n=4, round=1, existing=first.accepted,
+                     config={"consistency_k": 0})
+    assert res1.report.accepted == 4
+
+
+def test_progress_is_reported_per_batch_and_token_budget_stops():
+    seen = []
+    res, client, _ = run(SPAM, good_teacher(), n=12, on_progress=seen.append,
+                         config={"batch_size": 4, "max_tokens": 400, "consistency_k": 0})
+    assert seen and seen[0]["requests"] == 4 and seen[-1]["accepted"] == res.report.accepted
+    assert res.report.stopped.startswith("budget reached (token budget")
+    assert res.report.accepted < 12

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from tools.contracts import Example
 from tools.llm.factory import WEAK_TEACHER_NOTE
@@ -49,8 +49,10 @@ class DataReport(BaseModel):
     stopped: str = Field(default="target reached", description="why the round ended")
     warnings: list[str] = Field(default_factory=list)
 
+    @computed_field
     @property
     def acceptance_rate(self) -> float:
+        """Accepted examples per generation request."""
         return self.accepted / self.requested if self.requested else 0.0
 
     def rows(self) -> list[dict]:
