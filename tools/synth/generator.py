@@ -54,7 +54,11 @@ def generate_round(spec: TaskSpec, client, *, n: int, round: int, store=None,
                    existing: Iterable[Example] = (), config: SynthConfig | None = None,
                    embedder: F.Embedder | None = None,
                    on_progress: Callable[[dict], None] | None = None) -> RoundResult:
-    """Generate up to `n` accepted examples for `spec` (round numbers are unique per session).
+    """Generate `n` accepted examples for `spec` (round numbers are unique per session).
+
+    Fewer when the budget, the attempt limit (attempts_factor x n requests) or
+    the stall detector ends the round first (`report.stopped` says which); a few
+    more when the last batch does better than the acceptance rate so far.
 
     `eval_inputs`: inputs of every evaluation split (never generated again);
     `existing`: examples already held (not generated again; rows of this same
@@ -133,7 +137,7 @@ class _Round:
     # -- the loop -------------------------------------------------------------
     def run(self, targets: list[tuple[str, str]] | None) -> RoundResult:
         t0 = time.perf_counter()
-        grid = self._grid() if targets is None else None
+        grid = self._grid() if targets is None and self.n > 0 else None
         per_request = (1 + self.cfg.parse_retries) * (1 + self.cfg.consistency_k)
         limit, stall = self.cfg.max_attempts(self.n), self.cfg.stall_limit()
         attempts, streak, stopped = 0, 0, "target reached"

@@ -1,0 +1,45 @@
+"""One small round against the real embedded teacher (SmolLM2 through xllamacpp).
+
+Slow (a server start and a few calls of a 135M model on CPU), so it asks for
+little: every request ends as a stored example or a counted error, the JSON
+schema is honoured, and the report says the teacher is weak.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_synth_prompts import SPEC
+from tools.llm import LLMClient, WEAK_TEACHER_NOTE
+from tools.llm import embedded
+from tools.settings import Settings
+from tools.store import Store
+from tools.synth import SynthConfig, generate_round
+
+
+@pytest.fixture
+def settings(p2m_home):
+    s = Settings()
+    yield s
+    st = embedded._read_state(s)
+    embedded.stop(s)
+    if st:  # never leak a server
+        embedded._terminate(int(st["pid"]), st.get("proc_start"), wait_s=5)
+
+
+@pytest.mark.slow
+def test_round_against_the_embedded_teacher(settings):
+    store = Store(settings)
+    client = LLMClient(settings, store=store, session_id="emb")
+    cfg = SynthConfig(concurrency=2, consistency_k=1, attempts_factor=1.0, propose_attributes=False,
+                      near_dup_threshold=None, overlap_threshold=None, max_input_chars=200)
+    res = generate_round(SPEC, client, n=2, round=1, config=cfg, store=store, session_id="emb")
+    rep = res.report
+    assert client.is_embedded and rep.teacher == embedded.DEFAULT_ALIAS
+    assert rep.requested == 2 and len(res.examples) + rep.errors == 2
+    assert WEAK_TEACHER_NOTE in rep.warnings
+    parsed = [e for e in res.examples if e.verdicts["parse"] == "pass"]
+    assert all(e.output in SPEC.labels for e in parsed)  # the enum in the schema held
+    rows = store.query("SELECT count(*) AS n FROM examples WHERE session_id = 'emb'")
+    assert rows[0]["n"] == len(res.examples)
+    assert store.query("SELECT count(*) AS n FROM llm_calls")[0]["n"] >= 2
