@@ -276,7 +276,8 @@ def test_targeted_generation_prompts_with_the_failures():
     client, fake = client_with(good_teacher())
     failures = [{"input": "URGENT your account is locked reply now", "expected": "spam",
                  "predicted": "ham"},
-                Example(input="are we still on for tonight", output="ham", split="validation")]
+                Example(input="are we still on for tonight", output="ham", split="validation"),
+                {"input": "call now to claim your reward", "gold": "spam", "pred": "ham"}]
     res = generate_targeted(SPAM, client, failures, n=4, round=2, embedder=hashed_bow_embed,
                             config=SynthConfig(**CFG))
     assert len(res.accepted) == 4 and all(e.params["targeted"] for e in res.examples)

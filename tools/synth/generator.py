@@ -76,7 +76,8 @@ def generate_targeted(spec: TaskSpec, client, failures: Iterable, *, n: int, rou
     """Generate `n` examples near inputs the student got wrong (same kind, varied).
 
     `failures`: Examples (output = the correct answer) or dicts with "input"
-    and "expected" (or "output"); "predicted" is ignored. Their inputs count
+    and "expected" (or "gold" as tools.evaluate writes, or "output"); the
+    prediction is ignored. Their inputs count
     as evaluation inputs: a copy of a failing input is rejected. Other keyword
     arguments are those of `generate_round`.
     """
@@ -94,9 +95,10 @@ def _failure_pairs(failures: Iterable) -> list[tuple[str, str]]:
         if not isinstance(f, dict) or not str(f.get("input") or "").strip():
             raise ValueError(f"failure #{k} needs an 'input' (an Example or a dict with "
                              f"'input' and 'expected'); got {str(f)[:80]!r}")
-        expected = f.get("expected", f.get("output"))
+        expected = next((f[key] for key in ("expected", "gold", "output") if f.get(key) is not None),
+                        None)
         if expected is None:
-            raise ValueError(f"failure #{k} has no 'expected' (or 'output') answer")
+            raise ValueError(f"failure #{k} has no 'expected' (or 'gold', 'output') answer")
         pairs.append((str(f["input"]), str(expected)))
     if not pairs:
         raise ValueError("targeted generation needs at least one failing example")
