@@ -35,13 +35,27 @@ def _load():
     return _model
 
 
+_memo: dict[str, np.ndarray] = {}
+_MEMO_MAX = 200_000  # ~300 MB at most; later rounds re-check the same existing rows
+
+
 def minilm_embed(texts: Sequence[str]) -> np.ndarray:
-    """L2-normalised MiniLM vectors for `texts` (one row each)."""
+    """L2-normalised MiniLM vectors for `texts` (one row each), memoised per process."""
+    texts = list(texts)
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    model = _load()
-    return np.asarray(model.encode(list(texts), batch_size=64, normalize_embeddings=True,
-                                   show_progress_bar=False), dtype=np.float32)
+    with _lock:
+        if len(_memo) > _MEMO_MAX:
+            _memo.clear()
+        todo = list(dict.fromkeys(t for t in texts if t not in _memo))
+    fresh = {}
+    if todo:
+        vecs = _load().encode(todo, batch_size=64, normalize_embeddings=True,
+                              show_progress_bar=False)
+        fresh = dict(zip(todo, np.asarray(vecs, dtype=np.float32)))
+        with _lock:
+            _memo.update(fresh)
+    return np.stack([fresh[t] if t in fresh else _memo[t] for t in texts])
 
 
 def hashed_bow_embed(texts: Sequence[str], dim: int = 256) -> np.ndarray:
