@@ -1,0 +1,83 @@
+"""Rendering functions of the front ends (pure) and the web backend without a browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from ui import web_render as R
+from ui.web import AuthRequired, check_data_files, web_auth
+
+STATE = {
+    "messages": [
+        {"role": "user", "content": "Classify tickets", "kind": "description"},
+        {"role": "assistant", "content": "Approve?", "kind": "confirm_spec"},
+        {"role": "user", "content": "yes", "kind": "reply"},
+        {"role": "assistant", "content": "Round 1 results", "kind": "results"},
+    ],
+    "rounds": [{"summary": {"round": 1, "metric": "accuracy", "n": 40, "student": 0.8125,
+                            "teacher": 0.9, "base": None}}],
+    "export_path": "/tmp/exports/abc",
+}
+
+
+def test_chat_messages_from_state_with_export():
+    msgs = R.chat_messages(STATE)
+    assert [m["role"] for m in msgs] == ["user", "assistant", "user", "assistant", "assistant"]
+    assert msgs[-1]["content"] == "Exported to `/tmp/exports/abc`"
+
+
+def test_pending_question_is_appended_once_with_note():
+    state = {"messages": [{"role": "user", "content": "task"}]}
+    msgs = R.chat_messages(state, {"kind": "confirm_spec", "message": "Approve?", "note": "It is 3 labels."})
+    assert msgs[-1] == {"role": "assistant", "content": "It is 3 labels.\n\nApprove?"}
+    state["messages"].append({"role": "assistant", "content": "Approve?"})
+    assert len(R.chat_messages(state, {"kind": "confirm_spec", "message": "Approve?"})) == 2
+
+
+def test_results_tables():
+    md = R.results_markdown(STATE)
+    assert md.splitlines()[0] == "| round | metric | n | student | teacher | base |"
+    assert "| 1 | accuracy | 40 | 0.812 | 0.900 | - |" in md
+    txt = R.results_text(STATE)
+    assert "student" in txt and "0.812" in txt and "(accuracy)" in txt
+    assert R.results_markdown({}) == "" and R.results_text({}) == ""
+
+
+def test_truncate_long_messages():
+    text, cut = R.truncate("x" * 50_000)
+    assert cut and len(text) == R.MAX_MESSAGE_CHARS and text.endswith(R.TRUNCATION_NOTE)
+    assert R.truncate("short") == ("short", False)
+    msgs = R.chat_messages({"messages": [{"role": "user", "content": "y" * 45_000}]})
+    assert len(msgs[0]["content"]) == R.MAX_MESSAGE_CHARS
+
+
+def test_events_become_collapsible_steps_and_progress_merges():
+    step = R.event_message("node", {"node": "intake"})
+    assert step["metadata"]["title"].endswith("Read the task")
+    t1 = R.event_message("train", {"step": 1, "max_steps": 10, "loss": 2.0})
+    t2 = R.event_message("train", {"step": 2, "max_steps": 10, "loss": 1.5})
+    merged = R.merge_progress([step, t1, t2])
+    assert len(merged) == 2 and merged[-1]["content"] == "step 2/10, loss 1.500"
+    assert R.event_message("spec", {"spec": {}}) is None
+
+
+def test_session_choices_and_status():
+    rows = [{"id": "abc123", "status": "waiting", "title": "t" * 100}]
+    (label, value), = R.session_choices(rows)
+    assert value == "abc123" and label.startswith("abc123 · waiting · ") and label.endswith("...")
+    assert R.status_line({}, {"kind": "confirm_spec"}, False) == "waiting for you (confirm_spec)"
+    assert R.status_line({"error": "x"}, None, True) == "stopped: x"
+
+
+def test_auth_required_off_loopback():
+    assert web_auth("127.0.0.1", {}) is None
+    assert web_auth("localhost", {}) is None
+    with pytest.raises(AuthRequired, match="P2M_WEB_USER"):
+        web_auth("0.0.0.0", {})
+    assert web_auth("0.0.0.0", {"P2M_WEB_USER": "u", "P2M_WEB_PASSWORD": "p"}) == ("u", "p")
+
+
+def test_wrong_upload_type_is_refused(tmp_path):
+    assert check_data_files([str(tmp_path / "a.csv"), str(tmp_path / "b.jsonl")])
+    with pytest.raises(ValueError, match="Unsupported file type: x.exe"):
+        check_data_files([str(tmp_path / "x.exe")])

@@ -1,0 +1,157 @@
+"""Pure rendering for the front ends: session state -> chat messages, tables, labels.
+
+No gradio or slack import here, so these functions are cheap to unit test and
+shared by the web UI and the Slack bot.
+"""
+
+from __future__ import annotations
+
+MAX_MESSAGE_CHARS = 40_000
+TRUNCATION_NOTE = "\n\n[truncated: the message was longer than 40,000 characters]"
+
+STEP_TITLES = {
+    "intake": "Read the task", "clarify": "Checked for open questions",
+    "confirm_spec": "Spec confirmation", "find_data": "Searched for datasets",
+    "pick_data": "Picked datasets", "find_model": "Searched for base models",
+    "pick_model": "Picked a base model", "generate": "Generated synthetic data",
+    "train": "Trained the student", "evaluate": "Evaluated student vs teacher vs base",
+    "decide": "Decided the next step", "export": "Exported the model",
+}
+
+
+def truncate(text: str, limit: int = MAX_MESSAGE_CHARS) -> tuple[str, bool]:
+    """(text cut to `limit` characters with a note, whether it was cut)."""
+    text = text or ""
+    if len(text) <= limit:
+        return text, False
+    return text[: limit - len(TRUNCATION_NOTE)] + TRUNCATION_NOTE, True
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def results_rows(state: dict) -> list[dict]:
+    """One row per finished round: round, metric, n, student, teacher, base."""
+    rows = []
+    for r in state.get("rounds") or []:
+        s = r.get("summary") or {}
+        rows.append({"round": s.get("round"), "metric": s.get("metric"), "n": s.get("n"),
+                     "student": s.get("student"), "teacher": s.get("teacher"), "base": s.get("base")})
+    return rows
+
+
+def results_markdown(state: dict) -> str:
+    """Student/teacher/base per round as a markdown table ('' before any round)."""
+    rows = results_rows(state)
+    if not rows:
+        return ""
+    cols = ["round", "metric", "n", "student", "teacher", "base"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        lines.append("| " + " | ".join(_fmt(r[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def results_text(state: dict) -> str:
+    """Compact fixed-width table (for Slack code blocks)."""
+    rows = results_rows(state)
+    if not rows:
+        return ""
+    metric = rows[-1].get("metric") or "score"
+    out = [f"{'round':<6}{'student':>9}{'teacher':>9}{'base':>9}   ({metric})"]
+    for r in rows:
+        out.append(f"{_fmt(r['round']):<6}{_fmt(r['student']):>9}{_fmt(r['teacher']):>9}{_fmt(r['base']):>9}")
+    return "\n".join(out)
+
+
+def spec_markdown(spec: dict | None) -> str:
+    if not spec:
+        return ""
+    labels = ", ".join(spec.get("labels") or []) or "-"
+    return (f"**{spec.get('kind', '?')}** v{spec.get('version', 1)}: {spec.get('instruction', '')}\n\n"
+            f"labels: {labels} · metric: {spec.get('metric', '-')}")
+
+
+def event_message(kind: str, payload: dict) -> dict | None:
+    """A progress event as a collapsible tool-activity chat message (None to skip)."""
+    if kind == "node":
+        node = payload.get("node", "?")
+        return {"role": "assistant", "content": f"step `{node}` done",
+                "metadata": {"title": f"{STEP_TITLES.get(node, node)}", "status": "done"}}
+    if kind == "generate" and payload.get("done") is not None:
+        return {"role": "assistant",
+                "content": f"{payload.get('accepted', '?')} accepted of {payload.get('done')} requests",
+                "metadata": {"title": "Generating data", "status": "pending"}}
+    if kind == "train" and payload.get("step"):
+        loss = payload.get("loss")
+        loss_s = f", loss {loss:.3f}" if isinstance(loss, (int, float)) else ""
+        return {"role": "assistant",
+                "content": f"step {payload['step']}/{payload.get('max_steps', '?')}{loss_s}",
+                "metadata": {"title": "Training", "status": "pending"}}
+    if kind in ("data_report", "decision", "export"):
+        body = payload.get("summary") or payload.get("reason") or payload.get("path") or ""
+        return {"role": "assistant", "content": str(body) or kind,
+                "metadata": {"title": f"{kind.replace('_', ' ')}", "status": "done"}}
+    return None
+
+
+def merge_progress(events: list[dict]) -> list[dict]:
+    """Keep every step message but only the latest message per progress title."""
+    out: list[dict] = []
+    for m in events:
+        title = (m.get("metadata") or {}).get("title", "")
+        if out and (m.get("metadata") or {}).get("status") == "pending" \
+                and (out[-1].get("metadata") or {}).get("title") == title:
+            out[-1] = m
+        else:
+            out.append(m)
+    return out
+
+
+def chat_messages(state: dict, interrupt: dict | None = None) -> list[dict]:
+    """The conversation for a chat widget: [{"role", "content"}] from the checkpointed state.
+
+    The pending question (the interrupt) is not in `messages` until answered, so
+    it is appended at the end; results and export get their tables/paths.
+    """
+    out: list[dict] = []
+    for m in state.get("messages") or []:
+        role = "user" if m.get("role") == "user" else "assistant"
+        content, _ = truncate(str(m.get("content", "")))
+        out.append({"role": role, "content": content})
+    if interrupt:
+        note = interrupt.get("note")
+        text = (f"{note}\n\n" if note else "") + str(interrupt.get("message", ""))
+        content, _ = truncate(text)
+        # ask_user puts the question into messages only once answered; don't repeat it
+        if not out or out[-1]["content"] != content:
+            out.append({"role": "assistant", "content": content})
+    if state.get("export_path") and not any(state["export_path"] in m["content"] for m in out):
+        out.append({"role": "assistant", "content": f"Exported to `{state['export_path']}`"})
+    if state.get("error") and not interrupt and not any("error" in m["content"].lower() for m in out[-1:]):
+        out.append({"role": "assistant", "content": f"Stopped: {state['error']}"})
+    return out
+
+
+def session_choices(rows: list[dict]) -> list[tuple[str, str]]:
+    """Store rows -> dropdown (label, value) pairs."""
+    out = []
+    for r in rows:
+        title = (r.get("title") or "").strip() or "(untitled)"
+        if len(title) > 60:
+            title = title[:57] + "..."
+        out.append((f"{r['id']} · {r.get('status', '?')} · {title}", r["id"]))
+    return out
+
+
+def status_line(turn_state: dict, interrupt: dict | None, done: bool) -> str:
+    if interrupt:
+        return f"waiting for you ({interrupt.get('kind', 'question')})"
+    if done:
+        return "done" if not turn_state.get("error") else f"stopped: {turn_state['error']}"
+    return "running"
