@@ -22,7 +22,18 @@ def _as_list(x) -> list[str]:
 
 
 def _is_dataset_folder(folder: Path) -> bool:
-    return any(p.parent == folder or p.parent.parent == folder for p in data_files(folder))
+    """Data files directly inside, or in split folders ('train/part-0.parquet', 'data/...').
+
+    A folder of dataset folders ('tasks/trec/train.jsonl') is a catalog, not a dataset.
+    """
+    from tools.hub.content import SPLIT_NAMES, split_of
+
+    def rows_file(p: Path) -> bool:  # a stray MANIFEST.json is not a split
+        return p.suffix.lower() != ".json" or split_of(p, folder) is not None
+
+    return any(rows_file(p) and (p.parent == folder or (
+        p.parent.parent == folder and (p.parent.name.lower() in SPLIT_NAMES or p.parent.name == "data")))
+        for p in data_files(folder))
 
 
 def catalog_record(folder: Path) -> dict:

@@ -226,8 +226,9 @@ class HybridIndex:
         if not self.ids or not (query or "").strip():
             return []
         fused: dict[int, Hit] = {}
-        rankings = [("bm25", self.bm25_scores(query), bm25_weight)]
         dense = self.dense_scores(query) if dense_weight > 0 else None
+        # Alone, BM25 gets full weight so scores stay on one scale with or without dense.
+        rankings = [("bm25", self.bm25_scores(query), bm25_weight if dense is not None else 1.0)]
         if dense is not None:
             rankings.append(("dense", dense, dense_weight))
         for kind, scores, weight in rankings:

@@ -61,7 +61,9 @@ def _value(v, names: list[str] | None = None) -> str:
 
 def _is_texty(rows: list[dict], col: str) -> bool:
     vals = [r.get(col) for r in rows[:50]]
-    return sum(isinstance(v, str) and v.strip() != "" for v in vals) >= 0.8 * max(1, len(vals))
+    # Text has letters: CSV ids and numbers read as strings are not an input.
+    return sum(isinstance(v, str) and re.search(r"[^\W\d_]", v) is not None
+               for v in vals) >= 0.8 * max(1, len(vals))
 
 
 def heuristic_mapping(columns: list[str], rows: list[dict], kind: str) -> dict[str, str]:

@@ -11,9 +11,7 @@ timeouts) end that listing with a clear message and keep every page received.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -45,8 +43,10 @@ def explain_http_error(e: Exception) -> str:
         return "Hub rate limit hit (HTTP 429): try again later"
     if status and status >= 500:
         return f"Hub server error (HTTP {status}): try again later"
-    if "Timeout" in name:
+    if "Timeout" in name or isinstance(e, TimeoutError):
         return "Hub did not answer in time (timeout)"
+    if name in ("RemoteProtocolError", "ConnectError", "NetworkError"):
+        return f"Hub connection failed ({name}): check the network or HF_ENDPOINT"
     if "Offline" in name:
         return "offline mode: the Hub was not contacted"
     return f"Hub request failed ({name})"
@@ -63,8 +63,14 @@ def bounded_http(timeout: float, retries: int, wait: float):
     from huggingface_hub.utils import _http, _pagination
 
     orig_backoff = _pagination.http_backoff
-    _pagination.http_backoff = functools.partial(orig_backoff, max_retries=retries,
-                                                 base_wait_time=wait, max_wait_time=wait * 4)
+
+    def backoff(method, url, **kw):
+        # paginate() passes timeout=None explicitly, which would beat the client default.
+        kw.update(timeout=timeout, max_retries=retries, base_wait_time=wait,
+                  max_wait_time=wait * 4)
+        return orig_backoff(method, url, **kw)
+
+    _pagination.http_backoff = backoff
     _http.set_client_factory(lambda: httpx2.Client(
         event_hooks={"request": [_http.hf_request_event_hook]}, follow_redirects=True,
         timeout=timeout))
@@ -166,11 +172,3 @@ def _embed_new(settings) -> None:
     for kind, fn in (("datasets", dataset_text), ("models", model_text)):
         get_index(kind, load_records(kind, settings), fn, settings, max_embed=10**9)
 
-
-def run_with_deadline(fn, seconds: float):
-    """Run fn in a daemon thread; (result, None) or (None, 'timeout') after `seconds`."""
-    box: dict = {}
-    th = threading.Thread(target=lambda: box.setdefault("r", fn()), daemon=True)
-    th.start()
-    th.join(seconds)
-    return (box.get("r"), None) if "r" in box else (None, "timeout")

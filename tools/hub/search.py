@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,8 @@ from tools.hub.snapshot import SNAPSHOT_DIR, load_seed_vectors, read_jsonl_gz
 
 MAX_LIVE_EMBED = 500  # about 5-20 s on 2 cores; more waits for `p2m hub index`
 MAX_QUERY_CHARS = 2000  # a 5,000-word query is cut (noted), not refused
+DOWNLOADS_PRIOR = 0.001  # fused-score units per decade of downloads
+CATALOG_BONUS = 0.002  # local data the user pointed at is loadable now: rank it up a little
 SIZE_ORDER = ["n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M",
               "100M<n<1B", "1B<n<10B", "10B<n<100B", "100B<n<1T", "n>1T"]
 
@@ -122,6 +125,26 @@ def _candidate(r: dict, score: float, hit, online: bool) -> Candidate:
                      reachable=bool(local) or online, location=local or r["id"])
 
 
+def rank_with_prior(hits, rec_by_id: dict[str, dict]) -> list[tuple[float, object]]:
+    """Fused score plus a log-downloads prior; copies with the same description collapse.
+
+    Forks and auto-eval copies share a description; keeping the most downloaded
+    one answers Prompt2Model users' complaint about duplicate hits. The prior
+    (as Prompt2Model's model retriever uses) lifts maintained datasets over
+    empty forks; 0.001 per decade moves a hit a few ranks, never from page 2.
+    """
+    best: dict[str, tuple[float, object]] = {}
+    for h in hits:
+        r = rec_by_id[h.id]
+        score = h.score + DOWNLOADS_PRIOR * math.log10(1 + (r.get("downloads") or 0))
+        if r.get("path"):
+            score += CATALOG_BONUS
+        key = (r.get("description") or "").strip().lower()[:200] or h.id
+        if key not in best or score > best[key][0]:
+            best[key] = (score, h)
+    return sorted(best.values(), key=lambda x: -x[0])
+
+
 def search_datasets(query: str, settings=None, catalogs: list[str | Path] = (),
                     filters: DatasetFilters | None = None, k: int = 10,
                     spec: TaskSpec | None = None, client=None, rerank: bool = False,
@@ -158,9 +181,10 @@ def search_datasets(query: str, settings=None, catalogs: list[str | Path] = (),
     res.notes += build_notes
     online = not settings.offline
     mask = np.array([record_passes(r, filters, online) for r in records])
-    hits = index.search(query, k=max(k, 20) if (rerank and client) else k, mask=mask)
     rec_by_id = {r["id"]: r for r in records}
-    res.candidates = [_candidate(rec_by_id[h.id], h.score, h, online) for h in hits]
+    ranked = rank_with_prior(index.search(query, k=100, mask=mask), rec_by_id)
+    n = max(k, 20) if (rerank and client) else k
+    res.candidates = [_candidate(rec_by_id[h.id], score, h, online) for score, h in ranked[:n]]
     if rerank and client is not None:
         from tools.hub.rerank import llm_rerank
 
