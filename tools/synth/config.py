@@ -33,7 +33,8 @@ class SynthConfig(BaseModel):
     concurrency: int = Field(default=4, ge=1, description="requests in flight at once")
     rpm: float | None = Field(default=None, gt=0, description="request starts per minute")
     batch_size: int | None = Field(default=None, ge=1,
-                                   description="requests planned per batch (default 2x concurrency); "
+                                   description="requests planned per batch (default 4x concurrency: fewer "
+                                   "pauses between batches); "
                                    "the budget is checked before each batch")
     max_calls: int | None = Field(default=None, ge=0, description="paid calls allowed this round")
     max_tokens: int | None = Field(default=None, ge=0, description="paid tokens allowed this round")
@@ -41,7 +42,7 @@ class SynthConfig(BaseModel):
                                    description="at most factor x n generation requests per round")
     stall_after: int | None = Field(default=None, ge=1,
                                     description="end the round after this many requests in a row "
-                                    "with nothing accepted (default max(12, 2 batches))")
+                                    "with nothing accepted (default max(12, one batch))")
     parse_retries: int = Field(default=0, ge=0,
                                description="re-asks after an invalid reply (each is a paid call)")
     # diversity
@@ -63,7 +64,7 @@ class SynthConfig(BaseModel):
 
     def batch(self) -> int:
         """Requests per batch."""
-        return self.batch_size or 2 * self.concurrency
+        return self.batch_size or 4 * self.concurrency
 
     def max_attempts(self, n: int) -> int:
         """Generation requests allowed for a target of n accepted examples."""
@@ -71,7 +72,7 @@ class SynthConfig(BaseModel):
 
     def stall_limit(self) -> int:
         """Consecutive requests without an accepted example that end the round."""
-        return self.stall_after or max(12, 2 * self.batch())
+        return self.stall_after or max(12, self.batch())
 
     def temperature(self, index: int, n: int) -> float:
         """Temperature ramp over the round: focused first, more varied later."""
