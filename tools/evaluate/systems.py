@@ -103,7 +103,7 @@ def zero_shot_embedding(encoder_path: str | Path, labels: list[str], max_length:
         return [labels[i] for i in sims.argmax(1)]
 
     params = sum(p.numel() for p in model.parameters()) / 1e6
-    return System("base", f"{Path(encoder_path).name} (zero-shot label-name similarity, untuned)",
+    return System("base", f"{_model_name(encoder_path)} (zero-shot label-name similarity, untuned)",
                   predict, params_m=params)
 
 
@@ -114,5 +114,17 @@ def untuned_causal(base_path: str | Path, instruction: str, max_new_tokens: int 
 
     p = Predictor(base_path, meta={"format": "causal-lm", "instruction": instruction,
                                    "max_length": max_length, "max_new_tokens": max_new_tokens})
-    return System("base", f"{Path(base_path).name} (untuned, same prompt)", p.predict,
+    return System("base", f"{_model_name(base_path)} (untuned, same prompt)", p.predict,
                   params_m=p.num_parameters / 1e6)
+
+
+def _model_name(path: str | Path) -> str:
+    """A readable name for a model folder (the packaged MiniLM lives in '.../model')."""
+    from tools.train.base_models import MINILM_NAME, minilm_path
+
+    try:
+        if Path(path).resolve() == minilm_path().resolve():
+            return MINILM_NAME
+    except RuntimeError:
+        pass
+    return Path(path).name
