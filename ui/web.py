@@ -53,14 +53,14 @@ def check_data_files(paths: list[str]) -> list[str]:
 class WebBackend:
     """The sessions and per-turn contexts behind the page (no gradio here)."""
 
-    def __init__(self, settings=None, chat_model=None, sizes=None):
+    def __init__(self, settings=None, chat_model=None, sizes=None, overrides=None):
         from agent.sessions import Sessions
         from tools.settings import get_settings
 
         self.settings = (settings or get_settings()).ensure_dirs()
         self.chat_model = chat_model
         self.sizes = sizes
-        self.sessions = Sessions(self.settings)
+        self.sessions = Sessions(self.settings, overrides)  # overrides: tests script nodes
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -116,11 +116,11 @@ def _file_paths(files) -> list[str]:
     return [p for p in out if p]
 
 
-def build_app(settings=None, chat_model=None, sizes=None):
+def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
     """The gradio Blocks app (not launched)."""
     import gradio as gr
 
-    be = WebBackend(settings, chat_model=chat_model, sizes=sizes)
+    be = WebBackend(settings, chat_model=chat_model, sizes=sizes, overrides=overrides)
 
     def view(sid: str):
         """(chat, results, session label) for a session id."""
