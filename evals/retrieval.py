@@ -69,7 +69,7 @@ def evaluate(index: HybridIndex, years: dict, queries: list[dict], field: str,
             continue
         t0 = time.perf_counter()
         mask = (doc_year < 0) | (doc_year <= int(q.get("year") or 9999))
-        hits = index.search(q[field], k=20 if reranker else 5, mask=mask,
+        hits = index.search(q[field], k=10 if reranker else 5, mask=mask,
                             bm25_weight=bm25_weight, dense_weight=dense_weight)
         ranked = [h.id for h in hits]
         if reranker:
@@ -84,6 +84,26 @@ def evaluate(index: HybridIndex, years: dict, queries: list[dict], field: str,
     return out
 
 
+def make_llm_reranker(docs: list[Doc]):
+    """Rerank the fused top 10 through tools.llm (embedded model unless an endpoint is set)."""
+    from tools.contracts import Candidate
+    from tools.hub.rerank import llm_rerank
+    from tools.llm import LLMClient
+
+    client = LLMClient()
+    text = {d.id: d.text for d in docs}
+    print(f"reranking with {client.model_name}", file=sys.stderr)
+
+    def rerank(query: str, ranked: list[str]) -> list[str]:
+        cands = [Candidate(kind="dataset", id=i, why=text[i][:200]) for i in ranked[:10]]
+        out, note = llm_rerank(client, query, cands)
+        if note:
+            print(note, file=sys.stderr)
+        return [c.id for c in out] + ranked[10:]
+
+    return rerank
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point; returns a process exit code."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -96,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=None, help="embedding cache dir")
     ap.add_argument("--binary", action="store_true",
                     help="sign-bit doc vectors, as shipped in data/hub (measures the loss)")
+    ap.add_argument("--rerank-sample", type=int, default=0,
+                    help="also rerank the top 10 with the configured LLM on the first N "
+                         "queries and report both on that sample")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if "acceptance" in args.queries.name:
@@ -124,6 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     res.update(mode=args.mode, field=args.field, binary=args.binary, build_seconds=round(build_s, 1),
                embedded=stats.embedded, reused=stats.reused,
                bm25_seconds=round(stats.bm25_seconds, 2))
+    if args.rerank_sample:
+        sample = queries[:args.rerank_sample]
+        res["rerank_sample"] = {
+            "without": evaluate(index, years, sample, args.field, bw, dw),
+            "with_llm": evaluate(index, years, sample, args.field, bw, dw,
+                                 reranker=make_llm_reranker(docs)),
+        }
     if args.json:
         print(json.dumps(res, indent=1))
     else:

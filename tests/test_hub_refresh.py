@@ -14,7 +14,8 @@ DATASETS = [
     {"id": "acme/tickets", "description": "Support tickets labeled billing or technical.",
      "tags": ["task_categories:text-classification", "language:en", "license:mit"],
      "downloads": 10, "createdAt": "2024-05-01T00:00:00.000Z"},
-    {"id": "acme/faq", "description": "FAQ question answer pairs.", "downloads": 3},
+    {"id": "acme/faq", "description": "FAQ question answer pairs.", "downloads": 3,
+     "cardData": {"license": "apache-2.0", "pretty_name": "ACME FAQ"}},
     {"id": "acme/reviews", "description": "Product reviews with star ratings.", "downloads": 7},
 ]
 MODELS = [
@@ -50,6 +51,8 @@ def test_refresh_pages_and_merges_incrementally(online, p2m_home):
         saved = [json.loads(x) for x in (p2m_home / "hub" / "refreshed_datasets.jsonl").open()]
         tickets = next(r for r in saved if r["id"] == "acme/tickets")
         assert tickets["tasks"] == ["text-classification"] and tickets["license"] == "mit"
+        faq = next(r for r in saved if r["id"] == "acme/faq")
+        assert (faq["license"], faq["name"]) == ("apache-2.0", "ACME FAQ")  # from cardData
         assert rep.new == 5
         hub.datasets = DATASETS[:2] + [{**DATASETS[2], "description": "Changed text."}]
         rep2 = _refresh(_settings(hub, p2m_home))

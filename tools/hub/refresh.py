@@ -113,9 +113,9 @@ def _collect(it, convert, out: list, deadline: float) -> None:
 
 def _info_dict(info) -> dict:
     d = {k: v for k, v in vars(info).items() if not k.startswith("_")}
-    card = d.get("card_data")
-    if card is not None and hasattr(card, "to_dict"):
-        d["card_data"] = card.to_dict()
+    for key in ("card_data", "cardData"):  # CardData objects -> plain dicts
+        if hasattr(d.get(key), "to_dict"):
+            d[key] = d[key].to_dict()
     return d
 
 
