@@ -258,7 +258,10 @@ def embedded(tasks: list[str], n: int, k: int) -> list[dict]:
                     "calls_paid": r.calls_paid, "cache_hits": r.cache_hits,
                     "seconds": round(time.perf_counter() - t0, 1),
                     "estimate": {"calls": est.calls_expected, "seconds": est.seconds},
-                    "sample_accepted": [(e.input[:80], e.output) for e in res.accepted[:3]]})
+                    "sample_accepted": [(e.input[:80], e.output) for e in res.accepted[:3]],
+                    "sample_rejected": [(e.input[:60], next(v for v in e.verdicts.values()
+                                                            if v != "pass")[:90])
+                                        for e in res.examples if not e.accepted][:4]})
     return out
 
 

@@ -18,6 +18,7 @@ def test_normalize_and_canonical_label():
     assert F.check_label(SPEC, " SPAM. ") == ("pass", "spam")
     verdict, _ = F.check_label(SPEC, "junk")
     assert verdict == "label 'junk' is not one of ['spam', 'ham']"
+    assert F.check_label(SPEC, "spam", "Spam!")[0] == "input is only the label name 'spam'"
     gen = TaskSpec(instruction="x", kind="generation")
     assert F.check_label(gen, "anything") == ("pass", "anything")
 
@@ -28,6 +29,7 @@ def test_length_bounds_follow_config_and_demonstrations():
     assert F.check_length(SPEC, cfg, "one", "ham") == "input has 1 word(s), fewer than 3"
     assert F.check_length(SPEC, cfg, "x " * 40, "ham").startswith("input has 80 characters")
     assert F.check_length(SPEC, cfg, "one two three", " ") == "output is empty"
+    assert F.check_length(SPEC, cfg, "[ { ] }", "ham") == "input has no letters or digits"
     short_demo = SPEC.model_copy(update={"demonstrations": [Demonstration(input="Hi", output="ham")]})
     assert F.check_length(short_demo, cfg, "hello", "ham") == "pass"  # demos widen the bound
 

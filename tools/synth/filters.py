@@ -36,13 +36,18 @@ def canonical_label(spec: TaskSpec, output: str) -> str | None:
     return None
 
 
-def check_label(spec: TaskSpec, output: str) -> tuple[str, str]:
-    """(verdict, output with the label's canonical spelling) for classification specs."""
+def check_label(spec: TaskSpec, output: str, text: str = "") -> tuple[str, str]:
+    """(verdict, output with the label's canonical spelling) for classification specs.
+
+    Also rejects an input that is only a label name (weak teachers echo the label).
+    """
     if spec.kind != "classification" or not spec.labels:
         return PASS, output
     lab = canonical_label(spec, output)
     if lab is None:
         return f"label {output[:40]!r} is not one of {spec.labels}", output
+    if (echo := canonical_label(spec, text)) is not None:
+        return f"input is only the label name {echo!r}", lab
     return PASS, lab
 
 
@@ -56,6 +61,8 @@ def length_bounds(spec: TaskSpec, config: SynthConfig) -> tuple[int, int]:
 def check_length(spec: TaskSpec, config: SynthConfig, text: str, output: str) -> str:
     """Reject inputs that are too short or long, and empty outputs."""
     lo, hi = length_bounds(spec, config)
+    if not re.search(r"\w", text):
+        return "input has no letters or digits"
     n = len(text.split())
     if n < lo:
         return f"input has {n} word(s), fewer than {lo}"

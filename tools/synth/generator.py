@@ -271,7 +271,7 @@ class _Round:
             return ex
         ex.input, ex.output = reply.input.strip(), reply.output.strip()
         ex.verdicts["parse"] = F.PASS
-        ex.verdicts["label"], ex.output = F.check_label(self.spec, ex.output)
+        ex.verdicts["label"], ex.output = F.check_label(self.spec, ex.output, ex.input)
         if ex.verdicts["label"] == F.PASS:
             ex.verdicts["length"] = F.check_length(self.spec, self.cfg, ex.input, ex.output)
         return ex
