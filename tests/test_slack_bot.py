@@ -128,6 +128,15 @@ def test_mention_starts_session_reply_continues_and_button_approves(slack):
                "channel": {"id": CHANNEL}, "message": {"ts": final.get("ts", "1"), "thread_ts": THREAD},
                "actions": [{"action_id": S.APPROVE, "block_id": "b", "type": "button", "value": sid,
                             "action_ts": "1"}]}
+    # a user who never wrote in the thread can't press it
+    stranger = {**payload, "user": {"id": "U9"}}
+    body = urllib.parse.urlencode({"payload": json.dumps(stranger)})
+    assert post(url, body, "application/x-www-form-urlencoded")[0] == 200
+    bot.wait_idle(10)
+    assert api.calls_to("chat.postEphemeral")[0]["user"] == "U9"
+    assert bot.sessions.state(sid).interrupt["kind"] == "confirm_spec"
+    assert bot.participants(sid) == {"U1", "U2"}
+
     body = urllib.parse.urlencode({"payload": json.dumps(payload)})
     seen = len(bot.sessions.state(sid).state["messages"])
     assert post(url, body, "application/x-www-form-urlencoded")[0] == 200
@@ -208,3 +217,17 @@ def test_reply_payload_renders_results_and_limits():
     assert not any(b["type"] == "actions" for b in blocks)
     assert S.clean_text("<@U1>  hi ") == ("hi", False)
     assert S.session_id_for("C", "1.0") == S.session_id_for("C", "1.0") != S.session_id_for("C", "1.1")
+
+
+def test_two_users_in_one_thread_are_serialized(slack):
+    api, bot, url = slack
+    sid = S.session_id_for(CHANNEL, THREAD)
+    bot.submit(CHANNEL, THREAD, "U1", TASK).join(30)
+    bot.chat_model.queue[:0] = ["Answer one.", "Answer two."]
+    a = bot.submit(CHANNEL, THREAD, "U1", "What is the metric?")
+    b = bot.submit(CHANNEL, THREAD, "U2", "What is the budget?")
+    a.join(30), b.join(30)
+    turn = bot.sessions.state(sid)
+    assert turn.interrupt["kind"] == "confirm_spec"
+    notes = [p["text"] for p in thread_posts(api) if "Answer" in p["text"]]
+    assert len(notes) == 2  # both answered, one after the other, in the same session

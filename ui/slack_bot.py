@@ -140,7 +140,14 @@ class SlackBot:
             if not channel or not thread or value != session_id_for(channel, thread):
                 log.warning("p2m slack: approve button for a session of another thread ignored")
                 return
-            self.submit(channel, thread, (body.get("user") or {}).get("id", ""), "yes")
+            user = (body.get("user") or {}).get("id", "")
+            if user not in self.participants(value):
+                log.warning("p2m slack: %s is not in thread %s; approve ignored", user, value)
+                self._call("chat.postEphemeral", channel=channel, user=user, thread_ts=thread,
+                           text="Only people who wrote in this thread can approve its spec. "
+                                "Reply in the thread first.")
+                return
+            self.submit(channel, thread, user, "yes")
 
     def _from_bot(self, event: dict) -> bool:
         return bool(event.get("bot_id") or event.get("subtype") == "bot_message"
@@ -168,6 +175,23 @@ class SlackBot:
                 raise TimeoutError(f"{len(alive)} Slack workers still running")
             alive[0].join(left)
 
+    def _participants_file(self, sid: str):
+        from pathlib import Path
+
+        d = Path(self.settings.home) / "slack"
+        d.mkdir(parents=True, exist_ok=True)
+        return d / f"{sid}.users"
+
+    def participants(self, sid: str) -> set[str]:
+        """Users who wrote in the session's thread (they may press its buttons)."""
+        f = self._participants_file(sid)
+        return set(f.read_text().split()) if f.exists() else set()
+
+    def _add_participant(self, sid: str, user: str) -> None:
+        if user and re.fullmatch(r"[A-Z0-9]+", user) and user not in self.participants(sid):
+            with self._participants_file(sid).open("a") as fh:
+                fh.write(user + "\n")
+
     def _lock(self, sid: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(sid, threading.Lock())
@@ -187,6 +211,7 @@ class SlackBot:
         sid = session_id_for(channel, thread_ts)
         text, cut = clean_text(raw_text)
         with self._lock(sid):  # two people typing in one thread: one turn at a time
+            self._add_participant(sid, user)
             status = self._call("chat.postMessage", channel=channel, thread_ts=thread_ts,
                                 text="Working on it..." + (" (your message was truncated to "
                                                            "40,000 characters)" if cut else ""))

@@ -89,6 +89,18 @@ class WebBackend:
             return None
         return self.sessions.state(sid)
 
+    def export_zip(self, state: dict) -> str | None:
+        """A zip of the exported folder for download (built once), or None."""
+        path = state.get("export_path")
+        if not path or not Path(path).is_dir():
+            return None
+        target = Path(self.settings.home) / "downloads" / f"{Path(path).name}.zip"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = shutil.make_archive(str(target.with_suffix("")) + ".part", "zip", path)
+            os.replace(tmp, target)
+        return str(target)
+
     def keep_uploads(self, sid: str, files: list[str]) -> list[str]:
         """Copy uploads out of gradio's temp dir so a resumed session still finds them."""
         dest = Path(self.settings.home) / "uploads" / sid
@@ -123,13 +135,18 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
     be = WebBackend(settings, chat_model=chat_model, sizes=sizes, overrides=overrides)
 
     def view(sid: str):
-        """(chat, results, session label) for a session id."""
+        """(chat, results, session label) for a session id; sets the export download."""
         turn = be.load(sid) if sid else None
         if turn is None:
             return [], "", "No session yet: describe a task to start one."
         status = R.status_line(turn.state, turn.interrupt, turn.done)
         return (R.chat_messages(turn.state, turn.interrupt), R.results_markdown(turn.state),
                 f"Session `{sid}` · {status}")
+
+    def download(sid: str):
+        turn = be.load(sid) if sid else None
+        path = be.export_zip(turn.state) if turn else None
+        return gr.update(value=path, visible=bool(path))
 
     def choices():
         return gr.update(choices=R.session_choices(be.list_sessions()))
@@ -244,18 +261,20 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
                 new_btn = gr.Button("New session", elem_id="p2m-new")
                 gr.Markdown("### Results (student / teacher / base)")
                 results = gr.Markdown("", elem_id="p2m-results")
+                export_file = gr.File(label="Exported model (zip)", visible=False, interactive=False,
+                                      elem_id="p2m-export")
 
         outs = [sid, browser_sid, chatbot, msg, results, label, picker]
         demo.load(on_load, inputs=[browser_sid], outputs=[sid, browser_sid, chatbot, results, label, picker]) \
-            .then(None, inputs=[browser_sid], js=set_url)
+            .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
         for ev in (send.click, msg.submit):
             ev(on_send, inputs=[msg, upload, sid, chatbot], outputs=outs) \
-                .then(None, inputs=[browser_sid], js=set_url)
+                .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
         open_btn.click(on_open, inputs=[picker], outputs=[sid, browser_sid, chatbot, results, label]) \
-            .then(None, inputs=[browser_sid], js=set_url)
+            .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
         refresh.click(choices, outputs=[picker])
         new_btn.click(on_new, outputs=[sid, browser_sid, chatbot, results, label]) \
-            .then(None, inputs=[browser_sid], js=set_url)
+            .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
     demo.p2m_backend = be
     return demo
 
