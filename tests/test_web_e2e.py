@@ -34,11 +34,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def scripted_data_plane(export_dir: Path) -> dict:
+    """Nodes after the spec approval, scripted (no retrieval, generation or training)."""
+    entry = {"summary": {"round": 1, "metric": "accuracy", "student": 0.9, "teacher": 0.8, "base": 0.2,
+                         "eval_source": "test", "n": 10},
+             "result": {"run_id": "r1", "model_path": "/m", "base_model": "b"}}
+
+    def export(state, runtime):
+        export_dir.mkdir(parents=True, exist_ok=True)
+        (export_dir / "README.md").write_text("model card")
+        return {"export_path": str(export_dir)}
+
+    return {
+        "find_data": lambda s, runtime: {"chosen_data": [{"id": "d"}]},
+        "find_model": lambda s, runtime: {"chosen_model": {"id": "m"}},
+        "generate": lambda s, runtime: {"round": s.get("round", 0) + 1},
+        "train": lambda s, runtime: {"last_run": {"run_id": "r1", "model_path": "/m"}},
+        "evaluate": lambda s, runtime: {"rounds": [entry], "best": entry, "failures": []},
+        "export": export,
+    }
+
+
 @pytest.fixture
-def server():
+def server(tmp_path):
     from ui.web import build_app
 
-    demo = build_app(chat_model=FakeChatModel(queue=[PROPOSAL] * 50), sizes=Sizes.tiny())
+    demo = build_app(chat_model=FakeChatModel(queue=[PROPOSAL] * 50), sizes=Sizes.tiny(),
+                     overrides=scripted_data_plane(tmp_path / "export"))
     demo.queue()
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, share=False, prevent_thread_lock=True,
@@ -49,7 +71,7 @@ def server():
         demo.close()
 
 
-def test_chat_reload_and_reopen_in_chromium(server):
+def test_chat_reload_and_reopen_in_chromium(server, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     url, demo = server
     ARTIFACTS.mkdir(exist_ok=True)
@@ -60,6 +82,10 @@ def test_chat_reload_and_reopen_in_chromium(server):
             page.set_default_timeout(30_000)
             page.goto(url)
             chat = page.locator("#p2m-chat")
+            own = tmp_path / "tickets.csv"
+            own.write_text("text,label\nI was charged twice,billing\nApp crashes,technical\n")
+            page.locator("#p2m-upload input[type=file]").set_input_files(str(own))
+            sync_api.expect(page.locator("#p2m-upload")).to_contain_text("tickets.csv")
             page.locator("#p2m-input textarea").fill(TASK)
             page.locator("#p2m-send").click()
             # the assistant's spec confirmation appears
@@ -91,5 +117,18 @@ def test_chat_reload_and_reopen_in_chromium(server):
             page2.locator("#p2m-open").click()
             sync_api.expect(page2.locator("#p2m-chat")).to_contain_text("Approve?")
             sync_api.expect(page2.locator("#p2m-session")).to_contain_text(sid)
+            turn = demo.p2m_backend.load(sid)
+            assert turn.state["data_files"][0].endswith("tickets.csv")
+
+            # approve in the reopened session: the (scripted) loop runs to the results table
+            page2.locator("#p2m-input textarea").fill("yes")
+            page2.locator("#p2m-send").click()
+            sync_api.expect(page2.locator("#p2m-session")).to_contain_text("done", timeout=60_000)
+            results = page2.locator("#p2m-results")
+            sync_api.expect(results).to_contain_text("student")
+            sync_api.expect(results).to_contain_text("0.900")
+            link = page2.locator("#p2m-export a[href*='export.zip']")
+            sync_api.expect(link).to_have_count(1)
+            page2.screenshot(path=str(ARTIFACTS / "web_e2e_results.png"), full_page=True)
         finally:
             browser.close()

@@ -248,9 +248,15 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
                     msg = gr.Textbox(placeholder="Describe the task, or answer the question above",
                                      show_label=False, scale=5, elem_id="p2m-input", lines=2)
                     send = gr.Button("Send", variant="primary", scale=1, elem_id="p2m-send")
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        gr.Markdown("**Results** (student / teacher / base, per round)")
+                        results = gr.Markdown("", elem_id="p2m-results")
+                    export_file = gr.File(label="Exported model (zip)", visible=False,
+                                          interactive=False, elem_id="p2m-export", scale=1)
                 upload = gr.File(label="Your labeled data (CSV/JSONL), used when a new session starts",
                                  file_count="multiple", file_types=sorted(DATA_SUFFIXES),
-                                 elem_id="p2m-upload")
+                                 elem_id="p2m-upload", height=120)
             with gr.Column(scale=1):
                 label = gr.Markdown("No session yet.", elem_id="p2m-session")
                 picker = gr.Dropdown(choices=[], label="Saved sessions", elem_id="p2m-sessions",
@@ -259,10 +265,6 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
                     open_btn = gr.Button("Open", elem_id="p2m-open")
                     refresh = gr.Button("Refresh", elem_id="p2m-refresh")
                 new_btn = gr.Button("New session", elem_id="p2m-new")
-                gr.Markdown("### Results (student / teacher / base)")
-                results = gr.Markdown("", elem_id="p2m-results")
-                export_file = gr.File(label="Exported model (zip)", visible=False, interactive=False,
-                                      elem_id="p2m-export")
 
         outs = [sid, browser_sid, chatbot, msg, results, label, picker]
         demo.load(on_load, inputs=[browser_sid], outputs=[sid, browser_sid, chatbot, results, label, picker]) \

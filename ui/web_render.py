@@ -96,7 +96,7 @@ def event_message(kind: str, payload: dict) -> dict | None:
     if kind in ("data_report", "decision", "export"):
         body = payload.get("summary") or payload.get("reason") or payload.get("path") or ""
         return {"role": "assistant", "content": str(body) or kind,
-                "metadata": {"title": f"{kind.replace('_', ' ')}", "status": "done"}}
+                "metadata": {"title": kind.replace('_', ' ').capitalize(), "status": "done"}}
     return None
 
 
