@@ -35,19 +35,29 @@ def after_step(state: AgentState) -> Literal["continue", "__end__"]:
     return END if state.get("error") else "continue"
 
 
-def build_graph() -> StateGraph:
-    """The uncompiled graph (compile with a checkpointer in agent.sessions)."""
+NODES = {"intake": intake, "clarify": clarify, "confirm_spec": confirm_spec,
+         "find_data": find_data, "find_model": find_model, "generate": generate,
+         "train": train, "evaluate": evaluate, "decide": decide, "export": export}
+
+
+def build_graph(overrides: dict | None = None) -> StateGraph:
+    """The uncompiled graph (compile with a checkpointer in agent.sessions).
+
+    `overrides` swaps node functions by name (tests script the data plane).
+    """
+    n = {**NODES, **(overrides or {})}
     g = StateGraph(AgentState, context_schema=AgentContext)
-    g.add_node("intake", intake)
-    g.add_node("clarify", clarify, destinations=("clarify", "confirm_spec", END))
-    g.add_node("confirm_spec", confirm_spec, destinations=("confirm_spec", "find_data", "generate"))
-    g.add_node("find_data", find_data)
-    g.add_node("find_model", find_model)
-    g.add_node("generate", generate)
-    g.add_node("train", train)
-    g.add_node("evaluate", evaluate)
-    g.add_node("decide", decide, destinations=("generate", "train", "clarify", "export"))
-    g.add_node("export", export)
+    g.add_node("intake", n["intake"])
+    g.add_node("clarify", n["clarify"], destinations=("clarify", "confirm_spec", END))
+    g.add_node("confirm_spec", n["confirm_spec"],
+               destinations=("confirm_spec", "find_data", "generate"))
+    g.add_node("find_data", n["find_data"])
+    g.add_node("find_model", n["find_model"])
+    g.add_node("generate", n["generate"])
+    g.add_node("train", n["train"])
+    g.add_node("evaluate", n["evaluate"])
+    g.add_node("decide", n["decide"], destinations=("generate", "train", "clarify", "export"))
+    g.add_node("export", n["export"])
 
     g.add_edge(START, "intake")
     # An empty description stops here; otherwise look for gaps in the spec.
@@ -64,6 +74,6 @@ def build_graph() -> StateGraph:
     return g
 
 
-def make_graph(checkpointer=None):
-    """Compiled graph; `langgraph.json` points here for LangGraph Studio."""
-    return build_graph().compile(checkpointer=checkpointer)
+def make_graph(checkpointer=None, overrides: dict | None = None):
+    """Compiled graph; `langgraph.json` points at `graph` below for LangGraph Studio."""
+    return build_graph(overrides).compile(checkpointer=checkpointer)

@@ -44,7 +44,7 @@ class Turn:
 class Sessions:
     """The compiled graph over a SQLite checkpointer, plus run/resume helpers."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, overrides: dict | None = None):
         from langgraph.checkpoint.sqlite import SqliteSaver
 
         self.settings = settings.ensure_dirs()
@@ -52,7 +52,7 @@ class Sessions:
                                timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
         self.saver = SqliteSaver(conn)
-        self.graph = make_graph(self.saver)
+        self.graph = make_graph(self.saver, overrides)
 
     @staticmethod
     def config(session_id: str) -> dict:

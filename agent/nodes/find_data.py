@@ -20,23 +20,28 @@ MAX_FITS = 4  # fitting loads content: only the top reachable candidates are tri
 
 def _fit_candidates(spec, state, ctx, notes):
     from tools.hub.mapping import fit_dataset, user_file_candidate
-    from tools.hub.search import search_datasets
+    from tools.hub.search import DatasetFilters, search_datasets
 
     fits = []
     for f in state.get("data_files") or []:
         fit = fit_dataset(spec, user_file_candidate(f), client=None, settings=ctx.settings)
         (notes.append(f"your file {f}: {fit.rejected}") if fit.rejected else fits.append(fit))
-    res = search_datasets(spec.instruction, ctx.settings, catalogs=state.get("catalogs") or [],
-                          spec=spec, k=10)
+    catalogs = state.get("catalogs") or []
+    res = search_datasets(spec.instruction, ctx.settings, catalogs=catalogs, spec=spec, k=10)
     notes += res.notes
+    # What can be loaded now (catalogs, and the Hub when online) is ranked on its own,
+    # so a reachable dataset is not crowded out by Hub-only ones offline.
+    reachable = search_datasets(spec.instruction, ctx.settings, catalogs=catalogs, spec=spec, k=10,
+                                filters=DatasetFilters(kind=spec.kind, reachable_only=True))
     tried = 0
-    for cand in res.candidates:
+    for cand in reachable.candidates:
         if not cand.reachable or tried >= MAX_FITS:
             continue
         tried += 1
         fit = fit_dataset(spec, cand, client=None, settings=ctx.settings)
         (notes.append(f"skipped {cand.id}: {fit.rejected}") if fit.rejected else fits.append(fit))
-    return fits, res.candidates
+    shown = {c.id for c in res.candidates}
+    return fits, [c for c in reachable.candidates if c.id not in shown] + res.candidates
 
 
 def _table(cands, fits) -> str:

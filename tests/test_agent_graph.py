@@ -1,0 +1,204 @@
+"""The agent graph with a prompt-keyed fake LLM and a scripted data plane.
+
+The conversation nodes (intake, clarify, confirm_spec, decide) are the real
+ones; find_data .. export are replaced by small scripted nodes so routing,
+interrupts, loop-back, budget stops and crash-resume are tested in seconds.
+The real data plane runs in tests/test_agent_e2e.py.
+"""
+
+import json
+
+import pytest
+
+from agent.context import AgentContext, Sizes
+from agent.prompts import clarify_messages, intake_messages
+from agent.sessions import Sessions
+from tests.fakes.chat import FakeChatModel
+from tools.settings import Settings
+
+TICKETS = "Classify support tickets as billing, technical or other. 'I was charged twice' -> billing"
+PROPOSAL = json.dumps({"kind": "classification", "labels": ["billing", "technical", "other"],
+                       "input_format": "a support ticket", "output_format": "one label"})
+PROCEED = json.dumps({"action": "proceed", "question": ""})
+
+
+class Script:
+    """Scripted data-plane nodes: student scores per round, optional one-time crash."""
+
+    def __init__(self, scores=(0.9,), teacher=0.5, crash_at=None):
+        self.scores, self.teacher, self.crash_at = list(scores), teacher, crash_at
+        self.calls: list[str] = []
+
+    def node(self, name, update_fn):
+        def fn(state, runtime):
+            self.calls.append(name)
+            if self.crash_at == name:
+                self.crash_at = None
+                raise RuntimeError(f"simulated crash in {name}")
+            return update_fn(state)
+        return fn
+
+    def overrides(self):
+        def evaluate(state):
+            r = state.get("round", 1)
+            s = self.scores[min(r, len(self.scores)) - 1]
+            entry = {"summary": {"round": r, "metric": "accuracy", "student": s,
+                                 "teacher": self.teacher, "base": 0.2, "eval_source": "test"},
+                     "result": {"run_id": f"r{r}", "model_path": "/m", "base_model": "b"}}
+            fails = [{"name": "billing -> other", "count": 5, "examples": []}]
+            return {"rounds": [entry], "best": entry, "failures": fails}
+        return {
+            "find_data": self.node("find_data", lambda s: {"chosen_data": [{"id": "d"}]}),
+            "find_model": self.node("find_model", lambda s: {"chosen_model": {"id": "m"}}),
+            "generate": self.node("generate", lambda s: {"round": s.get("round", 0) + 1}),
+            "train": self.node("train", lambda s: {"last_run": {"run_id": "x", "model_path": "/m"}}),
+            "evaluate": self.node("evaluate", evaluate),
+            "export": self.node("export", lambda s: {"export_path": "/exports/x"}),
+        }
+
+
+def make(tmp_path, fake, script, autopilot=False, **budget):
+    settings = Settings(home=tmp_path / "home")
+    sessions = Sessions(settings, overrides=script.overrides())
+    ctx = AgentContext.create(settings, chat_model=fake, autopilot=autopilot, sizes=Sizes.tiny())
+    return sessions, ctx
+
+
+def intake_fake(**extra):
+    return FakeChatModel(responses={intake_messages(TICKETS)[-1][1]: PROPOSAL, **extra})
+
+
+def test_autopilot_runs_the_whole_loop(tmp_path):
+    script = Script(scores=[0.9])
+    sessions, ctx = make(tmp_path, intake_fake(), script, autopilot=True)
+    turn = sessions.start(TICKETS, ctx)
+    assert turn.done and turn.interrupt is None
+    assert turn.state["export_path"] == "/exports/x"
+    assert turn.state["spec"]["labels"] == ["billing", "technical", "other"]
+    assert script.calls == ["find_data", "find_model", "generate", "train", "evaluate", "export"]
+    assert turn.state["decisions"][0]["action"] == "export"
+    # the session is in the store with its spec
+    assert ctx.store.latest_spec(turn.session_id)["labels"] == ["billing", "technical", "other"]
+
+
+def test_clarify_asks_exactly_one_question_then_proceeds(tmp_path):
+    desc = "Classify support tickets by what they are about."
+    fake = FakeChatModel(responses={
+        intake_messages(desc)[-1][1]: json.dumps({"kind": "classification", "labels": []})},
+        queue=[PROCEED] * 3)
+    sessions, ctx = make(tmp_path, fake, Script())
+    turn = sessions.start(desc, ctx)
+    assert turn.interrupt["kind"] == "question"
+    assert "labels" in turn.interrupt["message"].lower()
+    turn = sessions.reply(turn.session_id, "billing, technical, other", ctx)
+    assert turn.interrupt["kind"] == "confirm_spec"
+    assert turn.state["questions_asked"] == 1
+    assert turn.state["spec"]["labels"] == ["billing", "technical", "other"]
+
+
+def test_model_is_asked_for_ambiguities_with_the_pinned_prompt(tmp_path):
+    spec_prompt = None
+    fake = intake_fake()
+    sessions, ctx = make(tmp_path, fake, Script())
+    fake.queue.append(PROCEED)
+    turn = sessions.start(TICKETS, ctx)
+    assert turn.interrupt["kind"] == "confirm_spec"
+    spec_prompt = clarify_messages(turn.state["spec"], [])[-1][1]
+    assert any(c["messages"][-1][1] == spec_prompt for c in fake.calls)
+
+
+def test_edit_at_confirm_goes_back_to_confirm(tmp_path):
+    fake = intake_fake()
+    fake.queue.append(PROCEED)
+    script = Script()
+    sessions, ctx = make(tmp_path, fake, script)
+    turn = sessions.start(TICKETS, ctx)
+    turn = sessions.reply(turn.session_id, "labels: billing, bug, refund, other", ctx)
+    assert turn.interrupt["kind"] == "confirm_spec"
+    assert turn.state["spec"]["labels"] == ["billing", "bug", "refund", "other"]
+    assert turn.state["spec"]["version"] == 2
+    assert script.calls == []  # nothing ran past the confirmation
+    turn = sessions.reply(turn.session_id, "yes", ctx)
+    assert turn.done and "find_data" in script.calls
+
+
+def test_question_at_an_interrupt_is_answered_and_the_pause_repeats(tmp_path):
+    fake = intake_fake()
+    fake.queue += [PROCEED, "Accuracy on a held-out split."]
+    sessions, ctx = make(tmp_path, fake, Script())
+    turn = sessions.start(TICKETS, ctx)
+    turn = sessions.reply(turn.session_id, "What metric will you use?", ctx)
+    assert turn.interrupt["kind"] == "confirm_spec"
+    assert turn.interrupt["note"] == "Accuracy on a held-out split."
+    turn = sessions.reply(turn.session_id, "ok", ctx)
+    assert turn.done
+
+
+def test_loop_back_on_a_weak_first_result(tmp_path):
+    script = Script(scores=[0.3, 0.95], teacher=0.6)
+    sessions, ctx = make(tmp_path, intake_fake(), script, autopilot=True)
+    turn = sessions.start(TICKETS, ctx)
+    actions = [d["action"] for d in turn.state["decisions"]]
+    assert actions == ["generate", "export"]
+    assert script.calls.count("generate") == 2 and script.calls.count("train") == 2
+    assert "targeted" in turn.state["decisions"][0]["reason"]
+
+
+def test_budget_stop_exports_the_best_so_far(tmp_path):
+    script = Script(scores=[0.3, 0.35, 0.4], teacher=0.9)
+    sessions, ctx = make(tmp_path, intake_fake(), script, autopilot=True)
+    turn = sessions.start(TICKETS, ctx, budget={"max_rounds": 2})
+    decisions = turn.state["decisions"]
+    assert len(decisions) == 2 and decisions[-1]["action"] == "export"
+    assert "budget spent" in decisions[-1]["reason"]
+    assert turn.state["export_path"]
+
+
+def test_errors_clustered_on_two_labels_ask_the_user(tmp_path):
+    fake = intake_fake()
+    fake.queue += [PROCEED, PROCEED, PROCEED]
+    script = Script(scores=[0.3, 0.95], teacher=0.6)
+    sessions, ctx = make(tmp_path, fake, script)
+    turn = sessions.start(TICKETS, ctx)
+    turn = sessions.reply(turn.session_id, "yes", ctx)
+    assert turn.interrupt["kind"] == "question"
+    assert "billing -> other" in turn.interrupt["message"]
+    turn = sessions.reply(turn.session_id, "Refund requests are billing.", ctx)
+    assert turn.interrupt["kind"] == "confirm_spec"
+    assert "Refund requests are billing" in turn.state["spec"]["instruction"]
+    turn = sessions.reply(turn.session_id, "yes", ctx)
+    assert turn.done and script.calls.count("find_data") == 1  # data was not searched again
+
+
+@pytest.mark.parametrize("node", ["find_data", "find_model", "generate", "train", "evaluate", "export"])
+def test_resume_after_a_crash_repeats_no_llm_call(tmp_path, node):
+    fake = intake_fake()
+    script = Script(scores=[0.9], crash_at=node)
+    sessions, ctx = make(tmp_path, fake, script, autopilot=True)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        sessions.start(TICKETS, ctx, session_id="s1")
+    calls_before = len(fake.calls)
+    # a new process: new Sessions over the same files, new context
+    sessions2, ctx2 = make(tmp_path, fake, script, autopilot=True)
+    turn = sessions2.resume("s1", ctx2)
+    assert turn.done and turn.state["export_path"]
+    assert len(fake.calls) == calls_before  # intake's call was not repeated
+    done_before = script.calls[:script.calls.index(node)]
+    assert all(script.calls.count(n) == 1 for n in done_before)  # finished steps ran once
+
+
+def test_empty_description_gets_a_clear_reply(tmp_path):
+    sessions, ctx = make(tmp_path, FakeChatModel(), Script(), autopilot=True)
+    turn = sessions.start("   ", ctx)
+    assert turn.done and turn.state["error"] == "empty_description"
+    assert "empty" in turn.message
+
+
+def test_autopilot_without_labels_stops_with_a_reason(tmp_path):
+    desc = "Classify support tickets by what they are about."
+    fake = FakeChatModel(responses={intake_messages(desc)[-1][1]: json.dumps(
+        {"kind": "classification", "labels": ["invented"]})})
+    sessions, ctx = make(tmp_path, fake, Script(), autopilot=True)
+    turn = sessions.start(desc, ctx)
+    assert turn.done and turn.state["error"] == "no_labels"
+    assert "labels" in turn.message

@@ -1,0 +1,87 @@
+"""Reading a TaskSpec off the description, and merging the model's proposal."""
+
+import pytest
+
+from agent.nodes.decide import choose
+from tools.contracts import Budget, TaskSpec
+from tools.spec_parse import find_labels, merge_parse, parse_description
+
+TREC = ("Classify questions by the type of answer they expect: ABBR (abbreviation), DESC "
+        "(description), ENTY (entity), HUM (human), LOC (location) or NUM (numeric value). "
+        "Examples: 'How far is it from Denver to Aspen?' -> NUM; 'Who killed Gandhi?' -> HUM")
+
+
+def test_labels_and_demonstrations_are_read_off_the_text():
+    spec = parse_description(TREC)
+    assert spec.kind == "classification"
+    assert spec.labels == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+    assert [(d.input, d.output) for d in spec.demonstrations] == [
+        ("How far is it from Denver to Aspen?", "NUM"), ("Who killed Gandhi?", "HUM")]
+    assert spec.metric == "accuracy"
+    assert "Denver" not in spec.instruction
+
+
+def test_input_output_blocks_make_a_generation_task():
+    spec = parse_description("Translate English to French.\nInput: Hello\nOutput: Bonjour")
+    assert spec.kind == "generation" and spec.labels == []
+    assert spec.demonstrations[0].output == "Bonjour" and spec.metric == "chrf"
+
+
+def test_arrow_lines_and_labels_from_demos():
+    spec = parse_description("Detect spam in SMS messages.\n- WIN a prize now -> spam\n- see you at 5 -> ham")
+    assert spec.labels == ["spam", "ham"]
+    assert spec.instruction == "Detect spam in SMS messages."
+
+
+def test_extraction_is_recognised():
+    assert parse_description("Answer questions about a passage by extracting the span.").kind == "extraction"
+
+
+@pytest.mark.parametrize("text", ["", "   \n "])
+def test_empty_description_is_refused_with_advice(text):
+    with pytest.raises(ValueError, match="empty"):
+        parse_description(text)
+
+
+def test_no_label_list_gives_no_labels():
+    assert find_labels("Summarize news articles in one sentence.") == []
+
+
+def test_merge_drops_labels_the_description_never_mentions():
+    text = "Classify support tickets by topic."
+    spec, notes = merge_parse(parse_description(text), {"kind": "classification",
+                                                         "labels": ["support", "banana"]}, text)
+    assert spec.labels == ["support"]
+    assert any("banana" in n for n in notes)
+
+
+def test_merge_keeps_explicit_labels_over_the_model():
+    text = "Classify tickets as billing or other."
+    spec, _ = merge_parse(parse_description(text), {"kind": "generation", "labels": ["x"]}, text)
+    assert spec.kind == "classification" and spec.labels == ["billing", "other"]
+
+
+def _state(*students, teacher=0.5, decisions=()):
+    return {"rounds": [{"summary": {"student": s, "teacher": teacher}} for s in students],
+            "decisions": list(decisions), "started_at": None, "failures": []}
+
+
+def test_decide_exports_when_the_target_is_met_and_loops_otherwise():
+    spec = TaskSpec(instruction="x", kind="classification", labels=["a", "b"])
+    assert choose(spec, _state(0.9), 0, True)[0] == "export"
+    assert choose(spec, _state(0.6), 0, True)[0] == "generate"  # floor 0.7 not reached
+    spec.target = 0.95
+    assert choose(spec, _state(0.9), 0, True)[0] == "generate"
+
+
+def test_decide_trains_longer_when_more_data_did_not_help():
+    spec = TaskSpec(instruction="x", kind="classification", labels=["a", "b"])
+    st = _state(0.5, 0.505, decisions=[{"action": "generate"}])
+    assert choose(spec, st, 0, True)[0] == "train"
+
+
+def test_decide_stops_on_calls_budget():
+    spec = TaskSpec(instruction="x", kind="classification", labels=["a", "b"],
+                    budget=Budget(max_llm_calls=10))
+    action, reason = choose(spec, _state(0.1), 10, True)
+    assert action == "export" and "10 of 10 LLM calls" in reason
