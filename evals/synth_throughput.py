@@ -144,9 +144,13 @@ def _child(n: int, concurrency: int, k: int) -> None:
                       "cache_hits": res.report.cache_hits}))
 
 
-def kill_restart(n: int = 60, concurrency: int = 4, k: int = 1, answer_first: int = 25,
+def kill_restart(n: int = 60, concurrency: int = 4, k: int = 1, answer_first: int = 40,
                  timeout: float = 120.0) -> dict:
-    """Kill a generating child after `answer_first` replies; re-run; count repeats."""
+    """Kill a generating child after `answer_first` replies; re-run; count repeats.
+
+    With the default batch (4 x concurrency = 16 requests, each with k answers),
+    40 replies finish the first batch (32 calls) and stop inside the second.
+    """
     from tests.fakes.openai_server import FakeOpenAIServer
     from tools.settings import Settings
     from tools.store import Store
