@@ -77,3 +77,7 @@ def build_graph(overrides: dict | None = None) -> StateGraph:
 def make_graph(checkpointer=None, overrides: dict | None = None):
     """Compiled graph; `langgraph.json` points at `graph` below for LangGraph Studio."""
     return build_graph(overrides).compile(checkpointer=checkpointer)
+
+
+# For `langgraph dev` / LangGraph Studio (langgraph.json); the server adds its own checkpointer.
+graph = make_graph()
