@@ -120,9 +120,8 @@ def test_chat_reload_and_reopen_in_chromium(server, tmp_path):
             turn = demo.p2m_backend.load(sid)
             assert turn.state["data_files"][0].endswith("tickets.csv")
 
-            # approve in the reopened session: the (scripted) loop runs to the results table
-            page2.locator("#p2m-input textarea").fill("yes")
-            page2.locator("#p2m-send").click()
+            # approve in the reopened session (the Approve option under the question): the (scripted) loop runs to the results table
+            page2.locator("#p2m-chat button", has_text="Approve").last.click()  # one-click answer
             sync_api.expect(page2.locator("#p2m-session")).to_contain_text("done", timeout=60_000)
             results = page2.locator("#p2m-results")
             sync_api.expect(results).to_contain_text("student")

@@ -29,7 +29,8 @@ def test_chat_messages_from_state_with_export():
 def test_pending_question_is_appended_once_with_note():
     state = {"messages": [{"role": "user", "content": "task"}]}
     msgs = R.chat_messages(state, {"kind": "confirm_spec", "message": "Approve?", "note": "It is 3 labels."})
-    assert msgs[-1] == {"role": "assistant", "content": "It is 3 labels.\n\nApprove?"}
+    assert msgs[-1] == {"role": "assistant", "content": "It is 3 labels.\n\nApprove?",
+                        "options": [{"label": "Approve", "value": "yes"}]}
     state["messages"].append({"role": "assistant", "content": "Approve?"})
     assert len(R.chat_messages(state, {"kind": "confirm_spec", "message": "Approve?"})) == 2
 
@@ -57,7 +58,7 @@ def test_events_become_collapsible_steps_and_progress_merges():
     t1 = R.event_message("train", {"step": 1, "max_steps": 10, "loss": 2.0})
     t2 = R.event_message("train", {"step": 2, "max_steps": 10, "loss": 1.5})
     merged = R.merge_progress([step, t1, t2])
-    assert len(merged) == 2 and merged[-1]["content"] == "step 2/10, loss 1.500"
+    assert len(merged) == 2 and merged[-1]["content"].endswith("20%` step 2/10, loss 1.500")
     assert R.event_message("spec", {"spec": {}}) is None
 
 
@@ -81,3 +82,16 @@ def test_wrong_upload_type_is_refused(tmp_path):
     assert check_data_files([str(tmp_path / "a.csv"), str(tmp_path / "b.jsonl")])
     with pytest.raises(ValueError, match="Unsupported file type: x.exe"):
         check_data_files([str(tmp_path / "x.exe")])
+
+
+def test_reply_options_for_picks_and_progress_bars():
+    assert R.reply_options({"kind": "question", "message": "Which labels?"}) == []
+    assert R.reply_options({"kind": "pick_data", "options": ["ag_news", "trec"]}) == [
+        ("1: ag_news", "1"), ("2: trec", "2"), ("None (synthetic only)", "none")]
+    msg = "Base models:\n1. smollm2-135m (llama, 135M params)\n2. minilm (bert, 22M params)\n\nReply"
+    assert R.reply_options({"kind": "pick_model", "message": msg}) == [
+        ("1: smollm2-135m", "1"), ("2: minilm", "2")]
+    assert R.progress_bar(5, 20, width=4) == "`[#...]  25%`"
+    assert R.progress_bar(1, None) == ""
+    gen = R.event_message("generate", {"accepted": 3, "target": 6, "requests": 4})
+    assert "50%" in gen["content"] and "3/6 accepted" in gen["content"]

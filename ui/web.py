@@ -222,6 +222,13 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
             chat = chat[:-1] + steps + chat[-1:]
         yield new_sid, new_sid, chat, "", results, label, choices()
 
+    def on_option(files, sid, history, evt: gr.SelectData):
+        """A one-click answer (Approve, a dataset number...) sent like a typed reply."""
+        value = evt.value
+        if isinstance(value, dict):
+            value = value.get("value") or value.get("label")
+        yield from on_send(str(value or ""), files, sid, history)
+
     def on_open(choice):
         if not choice:
             gr.Warning("Pick a session first.")
@@ -272,6 +279,8 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
         for ev in (send.click, msg.submit):
             ev(on_send, inputs=[msg, upload, sid, chatbot], outputs=outs) \
                 .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
+        chatbot.option_select(on_option, inputs=[upload, sid, chatbot], outputs=outs) \
+            .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
         open_btn.click(on_open, inputs=[picker], outputs=[sid, browser_sid, chatbot, results, label]) \
             .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
         refresh.click(choices, outputs=[picker])

@@ -6,6 +6,8 @@ shared by the web UI and the Slack bot.
 
 from __future__ import annotations
 
+import re
+
 MAX_MESSAGE_CHARS = 40_000
 TRUNCATION_NOTE = "\n\n[truncated: the message was longer than 40,000 characters]"
 
@@ -77,21 +79,52 @@ def spec_markdown(spec: dict | None) -> str:
             f"labels: {labels} · metric: {spec.get('metric', '-')}")
 
 
+def progress_bar(done, total, width: int = 20) -> str:
+    """A text progress bar, e.g. `[#####...............]  25%` ('' without a total)."""
+    if not isinstance(done, (int, float)) or not isinstance(total, (int, float)) or total <= 0:
+        return ""
+    frac = max(0.0, min(1.0, done / total))
+    n = round(frac * width)
+    return f"`[{'#' * n}{'.' * (width - n)}] {frac:4.0%}`"
+
+
+_NUMBERED = re.compile(r"^\s*(?:\|\s*)?(\d+)[.|]\s*(?:\|\s*)?([^\s|(]+)", re.M)
+
+
+def reply_options(interrupt: dict | None) -> list[tuple[str, str]]:
+    """One-click answers for a pause: (label, reply text)."""
+    if not interrupt:
+        return []
+    kind = interrupt.get("kind")
+    if kind == "confirm_spec":
+        return [("Approve", "yes")]
+    if kind == "pick_data":
+        opts = [(f"{i}: {o}", str(i)) for i, o in enumerate(interrupt.get("options") or [], 1)]
+        return opts[:8] + [("None (synthetic only)", "none")]
+    if kind == "pick_model":
+        return [(f"{n}: {name}", n) for n, name in _NUMBERED.findall(interrupt.get("message", ""))][:8]
+    return []
+
+
 def event_message(kind: str, payload: dict) -> dict | None:
     """A progress event as a collapsible tool-activity chat message (None to skip)."""
     if kind == "node":
         node = payload.get("node", "?")
         return {"role": "assistant", "content": f"step `{node}` done",
                 "metadata": {"title": f"{STEP_TITLES.get(node, node)}", "status": "done"}}
-    if kind == "generate" and payload.get("done") is not None:
+    if kind == "generate" and payload.get("accepted") is not None:
+        acc, target = payload.get("accepted"), payload.get("target")
         return {"role": "assistant",
-                "content": f"{payload.get('accepted', '?')} accepted of {payload.get('done')} requests",
+                "content": f"{progress_bar(acc, target)} {acc}/{target or '?'} accepted "
+                           f"({payload.get('requests', '?')} requests)",
                 "metadata": {"title": "Generating data", "status": "pending"}}
     if kind == "train" and payload.get("step"):
         loss = payload.get("loss")
         loss_s = f", loss {loss:.3f}" if isinstance(loss, (int, float)) else ""
+        eta = f", eta {payload['eta_s']:.0f}s" if isinstance(payload.get("eta_s"), (int, float)) else ""
         return {"role": "assistant",
-                "content": f"step {payload['step']}/{payload.get('max_steps', '?')}{loss_s}",
+                "content": f"{progress_bar(payload['step'], payload.get('max_steps'))} "
+                           f"step {payload['step']}/{payload.get('max_steps', '?')}{loss_s}{eta}",
                 "metadata": {"title": "Training", "status": "pending"}}
     if kind in ("data_report", "decision", "export"):
         body = payload.get("summary") or payload.get("reason") or payload.get("path") or ""
@@ -129,8 +162,13 @@ def chat_messages(state: dict, interrupt: dict | None = None) -> list[dict]:
         text = (f"{note}\n\n" if note else "") + str(interrupt.get("message", ""))
         content, _ = truncate(text)
         # ask_user puts the question into messages only once answered; don't repeat it
-        if not out or out[-1]["content"] != content:
-            out.append({"role": "assistant", "content": content})
+        if out and out[-1]["role"] == "assistant" and out[-1]["content"] == content:
+            out.pop()
+        msg = {"role": "assistant", "content": content}
+        opts = reply_options(interrupt)
+        if opts:
+            msg["options"] = [{"label": label, "value": value} for label, value in opts]
+        out.append(msg)
     if state.get("export_path") and not any(state["export_path"] in m["content"] for m in out):
         out.append({"role": "assistant", "content": f"Exported to `{state['export_path']}`"})
     if state.get("error") and not interrupt and not any("error" in m["content"].lower() for m in out[-1:]):
