@@ -169,10 +169,14 @@ def search_datasets(query: str, settings=None, catalogs: list[str | Path] = (),
     cat_records, cat_notes = scan_catalogs(list(catalogs))
     res.notes += cat_notes
     by_id = {r["id"]: i for i, r in enumerate(records)}
-    for c in cat_records:  # a catalog mirror replaces the Hub record it names
+    for c in cat_records:  # a catalog mirror makes the Hub record it names reachable
         if c["id"] in by_id:
             hub = records[by_id[c["id"]]]
-            records[by_id[c["id"]]] = {**hub, **{x: v for x, v in c.items() if v}}
+            # Hub text stays (curated, and its shipped vector still matches); the
+            # catalog adds the path and fills only what the Hub record lacks.
+            merged = {**hub, "path": c["path"], "source": "catalog", "hub_id": c["id"]}
+            merged.update({x: v for x, v in c.items() if v and not hub.get(x)})
+            records[by_id[c["id"]]] = merged
         else:
             by_id[c["id"]] = len(records)
             records.append(c)
