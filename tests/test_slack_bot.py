@@ -27,13 +27,22 @@ PROPOSAL = '{"kind": "classification", "labels": ["billing", "technical", "other
 CHANNEL, THREAD = "C123", "1700000000.000001"
 
 
+def ask_for_data(state, runtime):
+    """A real pause at pick_data (through agent.human.ask_user), then a scripted choice."""
+    from agent.human import ask_user
+
+    reply, msgs = ask_user({"kind": "pick_data", "message": "Datasets I found:\n| 1 | ag_news |",
+                            "options": ["ag_news"]}, state, runtime.context, default="1")
+    return {"messages": msgs, "chosen_data": [{"id": "ag_news"}] if reply == "1" else []}
+
+
 def scripted_data_plane() -> dict:
     """Nodes after the spec approval, scripted (no retrieval, generation or training)."""
     entry = {"summary": {"round": 1, "metric": "accuracy", "student": 0.9, "teacher": 0.8, "base": 0.2,
                          "eval_source": "test", "n": 10},
              "result": {"run_id": "r1", "model_path": "/m", "base_model": "b"}}
     return {
-        "find_data": lambda s, runtime: {"chosen_data": [{"id": "d"}]},
+        "find_data": ask_for_data,
         "find_model": lambda s, runtime: {"chosen_model": {"id": "m"}},
         "generate": lambda s, runtime: {"round": s.get("round", 0) + 1},
         "train": lambda s, runtime: {"last_run": {"run_id": "r1", "model_path": "/m"}},
@@ -144,6 +153,24 @@ def test_mention_starts_session_reply_continues_and_button_approves(slack):
     after = bot.sessions.state(sid)
     assert after.state.get("approved") is True
     assert {"role": "user", "content": "yes", "kind": "reply"} in after.state["messages"][seen - 1:]
+
+    # next pause: pick a dataset, offered as buttons
+    assert after.interrupt["kind"] == "pick_data"
+    pick_post = thread_posts(api)[-1]
+    picks = [e for b in pick_post["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [e["text"]["text"] for e in picks] == ["1: ag_news", "None (synthetic only)"]
+    forged = {**payload, "actions": [{**picks[0], "block_id": "b", "action_ts": "2",
+                                      "value": "000000000000|1"}]}
+    body = urllib.parse.urlencode({"payload": json.dumps(forged)})
+    assert post(url, body, "application/x-www-form-urlencoded")[0] == 200  # other session: ignored
+    bot.wait_idle(10)
+    assert bot.sessions.state(sid).interrupt["kind"] == "pick_data"
+    press = {**payload, "actions": [{**picks[0], "block_id": "b", "action_ts": "3"}]}
+    body = urllib.parse.urlencode({"payload": json.dumps(press)})
+    assert post(url, body, "application/x-www-form-urlencoded")[0] == 200
+    bot.wait_idle(60)
+    after = bot.sessions.state(sid)
+    assert after.state["chosen_data"] == [{"id": "ag_news"}]
     assert after.done and after.state["export_path"] == "/exports/x"
     done_post = thread_posts(api)[-1]
     blocks = json.dumps(done_post["blocks"])

@@ -26,6 +26,7 @@ from ui import web_render as R
 log = logging.getLogger("p2m.slack")
 
 APPROVE = "p2m_approve"
+PICK = "p2m_pick_"  # + index; value "session|reply"
 SECTION_LIMIT = 2900  # Block Kit section text is capped at 3000 characters
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 
@@ -58,6 +59,13 @@ def reply_payload(turn, session_id: str) -> tuple[str, list[dict]]:
         blocks.append({"type": "actions", "elements": [
             {"type": "button", "action_id": APPROVE, "style": "primary", "value": session_id,
              "text": {"type": "plain_text", "text": "Approve spec"}}]})
+    elif turn.interrupt:
+        opts = R.reply_options(turn.interrupt)
+        if opts:
+            blocks.append({"type": "actions", "elements": [
+                {"type": "button", "action_id": f"{PICK}{i}", "value": f"{session_id}|{value}",
+                 "text": {"type": "plain_text", "text": label[:70]}}
+                for i, (label, value) in enumerate(opts)]})
     blocks.append({"type": "context", "elements": [
         {"type": "mrkdwn", "text": f"session `{session_id}` · reply in this thread · "
                                    f"`p2m chat --session {session_id}`"}]})
@@ -133,21 +141,31 @@ class SlackBot:
         @app.action(APPROVE)
         def on_approve(ack, body):
             ack()
-            channel = (body.get("channel") or {}).get("id")
-            message = body.get("message") or {}
-            thread = message.get("thread_ts") or message.get("ts")
-            value = (body.get("actions") or [{}])[0].get("value")
-            if not channel or not thread or value != session_id_for(channel, thread):
-                log.warning("p2m slack: approve button for a session of another thread ignored")
-                return
-            user = (body.get("user") or {}).get("id", "")
-            if user not in self.participants(value):
-                log.warning("p2m slack: %s is not in thread %s; approve ignored", user, value)
-                self._call("chat.postEphemeral", channel=channel, user=user, thread_ts=thread,
-                           text="Only people who wrote in this thread can approve its spec. "
-                                "Reply in the thread first.")
-                return
-            self.submit(channel, thread, user, "yes")
+            self._button(body, "yes")
+
+        @app.action(re.compile(f"^{PICK}\\d+$"))
+        def on_pick(ack, body):
+            ack()
+            value = str((body.get("actions") or [{}])[0].get("value") or "")
+            self._button(body, value.partition("|")[2] or "")
+
+    def _button(self, body: dict, reply: str) -> None:
+        """A button press: only in its own thread's session, only by a participant."""
+        channel = (body.get("channel") or {}).get("id")
+        message = body.get("message") or {}
+        thread = message.get("thread_ts") or message.get("ts")
+        value = str((body.get("actions") or [{}])[0].get("value") or "").partition("|")[0]
+        if not channel or not thread or value != session_id_for(channel, thread):
+            log.warning("p2m slack: button for a session of another thread ignored")
+            return
+        user = (body.get("user") or {}).get("id", "")
+        if user not in self.participants(value):
+            log.warning("p2m slack: %s is not in thread %s; button ignored", user, value)
+            self._call("chat.postEphemeral", channel=channel, user=user, thread_ts=thread,
+                       text="Only people who wrote in this thread can answer with these buttons. "
+                            "Reply in the thread first.")
+            return
+        self.submit(channel, thread, user, reply)
 
     def _from_bot(self, event: dict) -> bool:
         return bool(event.get("bot_id") or event.get("subtype") == "bot_message"
