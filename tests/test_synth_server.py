@@ -65,6 +65,16 @@ def test_429_storm_is_ridden_out_with_retry_after():
     assert len(retried) >= srv.counts["fault:429"]  # each 429 was followed by a retry
 
 
+def test_retry_waits_as_long_as_retry_after_says():
+    # 1.5 s is far above the client's own first backoff (about 0.5 s): only the header explains it
+    with FakeOpenAIServer(responder=teacher_responder, retry_after=1.5) as srv:
+        srv.queue_faults("429")
+        res = generate_round(SPAM, client_for(srv), n=1, round=1, config=cfg(concurrency=1))
+    times = [r["time"] for r in srv.requests if r["path"].endswith("/chat/completions")]
+    assert res.report.accepted == 1 and srv.requests[0]["fault"] == "429"
+    assert times[1] - times[0] >= 1.4
+
+
 def test_endless_429s_end_the_round_with_a_clear_reason():
     with FakeOpenAIServer(responder=teacher_responder, retry_after=0.01) as srv:
         srv.set_fault_rate(1.0, kinds=("429",))
