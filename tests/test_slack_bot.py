@@ -182,6 +182,13 @@ def test_mention_starts_session_reply_continues_and_button_approves(slack):
 
     again = Sessions(get_settings()).state(sid)
     assert again.session_id == sid and again.state["spec"]["labels"] == ["billing", "technical", "other"]
+    # ... and from the web UI's backend (same checkpointer), with the results table
+    from ui.web import WebBackend
+    from ui.web_render import chat_messages, results_markdown
+
+    web_turn = WebBackend().load(sid)
+    assert chat_messages(web_turn.state)[0]["content"] == TASK
+    assert "| 1 | accuracy | 10 | 0.900 | 0.800 | 0.200 |" in results_markdown(web_turn.state)
 
 
 def test_bad_or_stale_signature_is_refused_before_the_graph(slack):

@@ -105,6 +105,15 @@ def test_chat_reload_and_reopen_in_chromium(server, tmp_path):
             sync_api.expect(chat).to_contain_text("Approve?")
             sync_api.expect(chat).to_contain_text("I was charged twice")
 
+            # another browser profile (no localStorage): the ?session= link alone restores it
+            other = browser.new_context()
+            try:
+                p3 = other.new_page()
+                p3.goto(f"{url}?session={sid}")
+                sync_api.expect(p3.locator("#p2m-chat")).to_contain_text("Approve?", timeout=30_000)
+            finally:
+                other.close()
+
             # a fresh page without the query: open the session from the panel
             page2 = browser.new_page()
             page2.set_default_timeout(30_000)
