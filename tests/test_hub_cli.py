@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import pytest
@@ -68,10 +70,6 @@ def test_eval_metrics_and_protocol(tmp_path):
     queries = tmp_path / "dev_queries.jsonl"
     queries.write_text(json.dumps({"query": "street image segmentation", "keyphrase_query": "x",
                                    "relevant_ids": ["Old"], "year": 2017}) + "\n")
-    out = tmp_path / "out.json"
-    import contextlib
-    import io
-
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         assert main(["--corpus", str(corpus), "--queries", str(queries), "--mode", "bm25",
@@ -79,7 +77,6 @@ def test_eval_metrics_and_protocol(tmp_path):
     res = json.loads(buf.getvalue())
     assert res["MRR@5"] == 100.0  # "New" (2020) is dropped for a 2017 query
     assert main(["--corpus", str(corpus), "--queries", str(tmp_path / "acceptance_queries.jsonl")]) == 2
-    del out
 
 
 @pytest.mark.slow

@@ -9,7 +9,12 @@ import pytest
 from tools.contracts import Candidate, TaskSpec
 from tools.hub.catalog import scan_catalogs
 from tools.hub.content import ContentUnavailable, load_local
-from tools.hub.mapping import fit_dataset, heuristic_mapping, load_examples, user_file_candidate
+from tools.hub.mapping import (
+    fit_dataset,
+    heuristic_mapping,
+    load_examples,
+    user_file_candidate,
+)
 from tools.settings import Settings
 
 QUESTIONS = [("How far is it from Denver to Aspen ?", 5), ("Who is the tallest man ?", 3),

@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 import pytest
 
-from tools.contracts import Candidate, TaskSpec
+from tools.contracts import TaskSpec
 from tools.hub import index as index_mod
 from tools.hub import search as search_mod
 from tools.hub.index import Doc, HybridIndex, tokenize
