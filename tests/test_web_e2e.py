@@ -8,6 +8,7 @@ free loopback port with a fake LLM. Screenshot: tests/artifacts/web_e2e.png.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from pathlib import Path
@@ -85,7 +86,7 @@ def test_chat_reload_and_reopen_in_chromium(server, tmp_path):
             own = tmp_path / "tickets.csv"
             own.write_text("text,label\nI was charged twice,billing\nApp crashes,technical\n")
             page.locator("#p2m-upload input[type=file]").set_input_files(str(own))
-            sync_api.expect(page.locator("#p2m-upload")).to_contain_text("tickets.csv")
+            sync_api.expect(page.locator("#p2m-upload")).to_contain_text(re.compile(r"tickets\s*\.csv"))
             page.locator("#p2m-input textarea").fill(TASK)
             page.locator("#p2m-send").click()
             # the assistant's spec confirmation appears
@@ -137,6 +138,7 @@ def test_chat_reload_and_reopen_in_chromium(server, tmp_path):
             sync_api.expect(results).to_contain_text("0.900")
             link = page2.locator("#p2m-export a[href*='export.zip']")
             sync_api.expect(link).to_have_count(1)
+            sync_api.expect(page2.locator("#p2m-chart canvas, #p2m-chart svg").first).to_be_visible()
             page2.screenshot(path=str(ARTIFACTS / "web_e2e_results.png"), full_page=True)
         finally:
             browser.close()

@@ -95,3 +95,14 @@ def test_reply_options_for_picks_and_progress_bars():
     assert R.progress_bar(1, None) == ""
     gen = R.event_message("generate", {"accepted": 3, "target": 6, "requests": 4})
     assert "50%" in gen["content"] and "3/6 accepted" in gen["content"]
+
+
+def test_step_events_and_chart_series():
+    rep = R.event_message("data_report", {"report": {"accepted": 5, "requested": 6, "duplicate_rate": 0.5}})
+    assert rep["content"] == "5 accepted of 6 requested; duplicates 50%"
+    assert R.event_message("decision", {"action": "export", "reason": "target met"})["metadata"]["title"] \
+        == "Decision: export"
+    res = R.event_message("results", {"summary": {"student": 0.9, "teacher": 0.8, "base": None}})
+    assert res["content"] == "student 0.900, teacher 0.800, base -"
+    assert R.results_series(STATE) == [{"round": 1, "model": "student", "score": 0.8125},
+                                       {"round": 1, "model": "teacher", "score": 0.9}]

@@ -143,10 +143,17 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
         return (R.chat_messages(turn.state, turn.interrupt), R.results_markdown(turn.state),
                 f"Session `{sid}` · {status}")
 
-    def download(sid: str):
+    def extras(sid: str):
+        """The export download and the metric-per-round chart of a session."""
+        import pandas as pd
+
         turn = be.load(sid) if sid else None
         path = be.export_zip(turn.state) if turn else None
-        return gr.update(value=path, visible=bool(path))
+        series = R.results_series(turn.state) if turn else []
+        df = pd.DataFrame(series or [], columns=["round", "model", "score"])
+        df["round"] = df["round"].map(lambda r: f"round {r}")  # categorical axis, no 1.000000
+        return (gr.update(value=path, visible=bool(path)),
+                gr.update(value=df, visible=bool(series)))
 
     def choices():
         return gr.update(choices=R.session_choices(be.list_sessions()))
@@ -261,6 +268,8 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
                         results = gr.Markdown("", elem_id="p2m-results")
                     export_file = gr.File(label="Exported model (zip)", visible=False,
                                           interactive=False, elem_id="p2m-export", scale=1)
+                chart = gr.ScatterPlot(x="round", y="score", color="model", visible=False,
+                                    label="Metric per round", elem_id="p2m-chart", height=220)
                 upload = gr.File(label="Your labeled data (CSV/JSONL), used when a new session starts",
                                  file_count="multiple", file_types=sorted(DATA_SUFFIXES),
                                  elem_id="p2m-upload", height=120)
@@ -275,17 +284,17 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
 
         outs = [sid, browser_sid, chatbot, msg, results, label, picker]
         demo.load(on_load, inputs=[browser_sid], outputs=[sid, browser_sid, chatbot, results, label, picker]) \
-            .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
+            .then(None, inputs=[browser_sid], js=set_url).then(extras, [sid], [export_file, chart])
         for ev in (send.click, msg.submit):
             ev(on_send, inputs=[msg, upload, sid, chatbot], outputs=outs) \
-                .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
+                .then(None, inputs=[browser_sid], js=set_url).then(extras, [sid], [export_file, chart])
         chatbot.option_select(on_option, inputs=[upload, sid, chatbot], outputs=outs) \
-            .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
+            .then(None, inputs=[browser_sid], js=set_url).then(extras, [sid], [export_file, chart])
         open_btn.click(on_open, inputs=[picker], outputs=[sid, browser_sid, chatbot, results, label]) \
-            .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
+            .then(None, inputs=[browser_sid], js=set_url).then(extras, [sid], [export_file, chart])
         refresh.click(choices, outputs=[picker])
         new_btn.click(on_new, outputs=[sid, browser_sid, chatbot, results, label]) \
-            .then(None, inputs=[browser_sid], js=set_url).then(download, [sid], [export_file])
+            .then(None, inputs=[browser_sid], js=set_url).then(extras, [sid], [export_file, chart])
     demo.p2m_backend = be
     return demo
 

@@ -106,6 +106,20 @@ def reply_options(interrupt: dict | None) -> list[tuple[str, str]]:
     return []
 
 
+def _done(title: str, body: str) -> dict:
+    return {"role": "assistant", "content": body or title, "metadata": {"title": title, "status": "done"}}
+
+
+def results_series(state: dict) -> list[dict]:
+    """Long-format rows (round, model, score) for a metric-per-round chart."""
+    out = []
+    for r in results_rows(state):
+        for who in ("student", "teacher", "base"):
+            if isinstance(r.get(who), (int, float)):
+                out.append({"round": r["round"], "model": who, "score": float(r[who])})
+    return out
+
+
 def event_message(kind: str, payload: dict) -> dict | None:
     """A progress event as a collapsible tool-activity chat message (None to skip)."""
     if kind == "node":
@@ -126,10 +140,23 @@ def event_message(kind: str, payload: dict) -> dict | None:
                 "content": f"{progress_bar(payload['step'], payload.get('max_steps'))} "
                            f"step {payload['step']}/{payload.get('max_steps', '?')}{loss_s}{eta}",
                 "metadata": {"title": "Training", "status": "pending"}}
-    if kind in ("data_report", "decision", "export"):
-        body = payload.get("summary") or payload.get("reason") or payload.get("path") or ""
-        return {"role": "assistant", "content": str(body) or kind,
-                "metadata": {"title": kind.replace('_', ' ').capitalize(), "status": "done"}}
+    if kind == "data_report":
+        rep = payload.get("report") or {}
+        body = (f"{rep.get('accepted', '?')} accepted of {rep.get('requested', '?')} requested; "
+                f"duplicates {rep.get('duplicate_rate', 0):.0%}"
+                if isinstance(rep.get("duplicate_rate", 0), (int, float)) else str(rep))
+        return _done("Data-quality report", body)
+    if kind == "decision":
+        return _done(f"Decision: {payload.get('action', '?')}", str(payload.get("reason", "")))
+    if kind == "export":
+        return _done("Exported", f"`{payload.get('path', '')}`")
+    if kind == "data":
+        return _done("Data chosen", str(payload.get("summary", "")))
+    if kind == "model":
+        return _done("Base model", str(payload.get("id", "")))
+    if kind == "results":
+        s = payload.get("summary") or {}
+        return _done("Results", ", ".join(f"{k} {_fmt(s.get(k))}" for k in ("student", "teacher", "base")))
     return None
 
 
