@@ -103,3 +103,24 @@ def test_offline_never_touches_network(p2m_home):
         rep = refresh(Settings(home=p2m_home, offline=True, hf_endpoint=hub.url))
         assert hub.requests == []
     assert rep.errors and "offline" in rep.errors[0]
+
+
+def test_live_search_timeout_mid_search_returns_local_results(online, p2m_home, tmp_path):
+    from tools.hub.search import search_datasets
+    from tools.hub.snapshot import write_jsonl_gz
+
+    snap = tmp_path / "snap"
+    write_jsonl_gz(snap / "datasets.jsonl.gz", [{"id": "local/tickets", "description":
+                                                 "support tickets billing", "downloads": 1}])
+    with FakeHub(DATASETS, MODELS) as hub:
+        settings = _settings(hub, p2m_home)
+        res = search_datasets("support tickets", settings=settings, dense=False, live=True,
+                              snapshot_dir=snap)
+        ids = [c.id for c in res.candidates]
+        assert "local/tickets" in ids and "acme/tickets" in ids  # live hit merged
+        assert any("search=" in r for r in hub.requests)
+        hub.mode = "hang"
+        res = search_datasets("support tickets", settings=settings, dense=False, live=True,
+                              snapshot_dir=snap, live_timeout=0.5)
+    assert [c.id for c in res.candidates] == ["local/tickets"]
+    assert any("live Hub search stopped" in n and "timeout" in n for n in res.notes)

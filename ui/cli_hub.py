@@ -52,6 +52,7 @@ def search_datasets_cmd(
     reachable_only: bool = typer.Option(False, help="Only datasets loadable right now."),
     k: int = typer.Option(10, "-k", min=1, max=100, help="How many results."),
     bm25_only: bool = typer.Option(False, help="Skip dense vectors (instant, less accurate)."),
+    live: bool = typer.Option(False, help="Online: also ask the Hub for matching ids."),
     json_out: bool = typer.Option(False, "--json", help="Print candidates as JSON."),
 ) -> None:
     """Rank datasets for a task description (offline: snapshot + catalogs)."""
@@ -65,7 +66,7 @@ def search_datasets_cmd(
     filters = DatasetFilters(kind=kind, language=language, licenses=license, max_size=max_size,
                              reachable_only=reachable_only)
     res = search_datasets(query, settings=get_settings(), catalogs=catalog, filters=filters, k=k,
-                          dense=not bm25_only)
+                          dense=not bm25_only, live=live)
     _print(res, json_out)
     if not query.strip():
         raise typer.Exit(2)

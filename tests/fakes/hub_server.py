@@ -43,7 +43,7 @@ class FakeHub:
                 q = parse_qs(url.query)
                 cursor = int(q.get("cursor", ["0"])[0])
                 if hub.mode == "hang":
-                    hub._release.wait(5)
+                    hub._release.wait(20)  # released at exit
                     return
                 err = {"401": 401, "404": 404, "429": 429, "500": 500}.get(hub.mode)
                 if hub.mode == "fail_page2" and cursor > 0:

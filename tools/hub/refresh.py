@@ -172,3 +172,30 @@ def _embed_new(settings) -> None:
     for kind, fn in (("datasets", dataset_text), ("models", model_text)):
         get_index(kind, load_records(kind, settings), fn, settings, max_embed=10**9)
 
+
+
+def live_datasets(query_tokens: list[str], settings, timeout: float = 5.0,
+                  per_token: int = 20) -> tuple[list[dict], list[str]]:
+    """Hub datasets whose id matches the query's longest words (online search add-on).
+
+    Returns (records, notes); a Hub failure or timeout mid-search becomes a note
+    and the records fetched before it are kept.
+    """
+    if settings.offline:
+        return [], []
+    from huggingface_hub import HfApi
+
+    token = settings.hf_token.get_secret_value() if settings.hf_token else None
+    api = HfApi(endpoint=settings.hf_endpoint, token=token)
+    records: list[dict] = []
+    words = sorted(set(query_tokens), key=len, reverse=True)[:2]
+    with bounded_http(timeout, retries=0, wait=0.5):
+        for w in words:
+            try:
+                _collect(api.list_datasets(search=w, full=True, sort="downloads", limit=per_token),
+                         lambda i: dataset_record(_info_dict(i), source="hub"), records,
+                         time.monotonic() + 2 * timeout)
+            except Exception as e:
+                return records, [f"live Hub search stopped: {explain_http_error(e)}; "
+                                 "showing local results"]
+    return records, []

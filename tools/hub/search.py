@@ -148,8 +148,13 @@ def rank_with_prior(hits, rec_by_id: dict[str, dict]) -> list[tuple[float, objec
 def search_datasets(query: str, settings=None, catalogs: list[str | Path] = (),
                     filters: DatasetFilters | None = None, k: int = 10,
                     spec: TaskSpec | None = None, client=None, rerank: bool = False,
-                    dense: bool = True, snapshot_dir: Path = SNAPSHOT_DIR) -> SearchResult:
-    """Hybrid search; `spec` fills the query and kind filter; `client` enables LLM rerank."""
+                    dense: bool = True, snapshot_dir: Path = SNAPSHOT_DIR,
+                    live: bool = False, live_timeout: float = 5.0) -> SearchResult:
+    """Hybrid search; `spec` fills the query and kind filter; `client` enables LLM rerank.
+
+    `live` (online only) also asks the Hub for datasets matching the query's
+    longest words; a Hub error or timeout is a note, local results still come back.
+    """
     from tools.settings import get_settings
 
     settings = settings or get_settings()
@@ -166,6 +171,13 @@ def search_datasets(query: str, settings=None, catalogs: list[str | Path] = (),
     if not tokenize(query):
         res.notes.append("query has no searchable words; matching by meaning only")
     records = load_records("datasets", settings, snapshot_dir)
+    if live and not settings.offline:
+        from tools.hub.refresh import live_datasets
+
+        fresh, live_notes = live_datasets(tokenize(query), settings, timeout=live_timeout)
+        res.notes += live_notes
+        known = {r["id"] for r in records}
+        records += [r for r in fresh if r["id"] not in known]
     cat_records, cat_notes = scan_catalogs(list(catalogs))
     res.notes += cat_notes
     by_id = {r["id"]: i for i, r in enumerate(records)}
