@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import ClassVar
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
@@ -227,7 +228,7 @@ def test_dm_starts_a_session_and_long_messages_are_truncated(slack):
 
 
 def test_slack_outage_is_logged_and_session_survives(slack, caplog):
-    api, bot, url = slack
+    api, bot, _ = slack
     api.fail_next(100)  # every call fails, retries included
     with caplog.at_level("ERROR", logger="p2m.slack"):
         bot.submit(CHANNEL, THREAD, "U1", f"<@{BOT_USER}> {TASK}").join(60)
@@ -242,10 +243,11 @@ def test_reply_payload_renders_results_and_limits():
         message = "m" * 5000
         done = True
         interrupt = None
-        state = {"rounds": [{"summary": {"round": 1, "metric": "accuracy", "student": 0.9,
-                                         "teacher": 0.95, "base": 0.3}}], "export_path": "/x/y"}
+        state: ClassVar[dict] = {
+            "rounds": [{"summary": {"round": 1, "metric": "accuracy", "student": 0.9,
+                                    "teacher": 0.95, "base": 0.3}}], "export_path": "/x/y"}
 
-    text, blocks = S.reply_payload(T, "abc")
+    _, blocks = S.reply_payload(T, "abc")
     assert len(blocks[0]["text"]["text"]) <= S.SECTION_LIMIT
     assert "0.900" in blocks[1]["text"]["text"] and "/x/y" in json.dumps(blocks)
     assert not any(b["type"] == "actions" for b in blocks)
@@ -254,7 +256,7 @@ def test_reply_payload_renders_results_and_limits():
 
 
 def test_two_users_in_one_thread_are_serialized(slack):
-    api, bot, url = slack
+    api, bot, _ = slack
     sid = S.session_id_for(CHANNEL, THREAD)
     bot.submit(CHANNEL, THREAD, "U1", TASK).join(30)
     bot.chat_model.queue[:0] = ["Answer one.", "Answer two."]

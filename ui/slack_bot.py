@@ -74,9 +74,11 @@ def reply_payload(turn, session_id: str) -> tuple[str, list[dict]]:
 
 def web_client(token: str, api_url: str | None = None):
     from slack_sdk import WebClient
-    from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
-                                                       RateLimitErrorRetryHandler,
-                                                       ServerErrorRetryHandler)
+    from slack_sdk.http_retry.builtin_handlers import (
+        ConnectionErrorRetryHandler,
+        RateLimitErrorRetryHandler,
+        ServerErrorRetryHandler,
+    )
 
     kw = {"base_url": api_url} if api_url else {}
     return WebClient(token=token, timeout=15, retry_handlers=[
@@ -254,7 +256,7 @@ class SlackBot:
                 else:
                     self._finish(channel, status_ts, "Describe the task (with a few examples) to start.")
                     return
-            except Exception as e:  # noqa: BLE001 - tell the thread; state is checkpointed
+            except Exception as e:
                 log.exception("p2m slack: session %s failed", sid)
                 self._finish(channel, status_ts, f"Something went wrong: {e}. The session is saved; "
                                                  "reply in this thread to retry.")

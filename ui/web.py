@@ -222,7 +222,6 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
                                     f"is saved; send a message to retry."}]
             yield new_sid, new_sid, chat, "", gr.update(), f"Session `{new_sid}` · error", choices()
             return
-        turn = box["turn"]
         chat, results, label = view(new_sid)
         # keep this turn's tool activity just before the assistant's answer
         if steps and chat:

@@ -88,7 +88,7 @@ def progress_bar(done, total, width: int = 20) -> str:
     return f"`[{'#' * n}{'.' * (width - n)}] {frac:4.0%}`"
 
 
-_NUMBERED = re.compile(r"^\s*(?:\|\s*)?(\d+)[.|]\s*(?:\|\s*)?([^\s|(]+)", re.M)
+_NUMBERED = re.compile(r"^\s*(?:\|\s*)?(\d+)[.|]\s*(?:\|\s*)?([^\s|(]+)", re.MULTILINE)
 
 
 def reply_options(interrupt: dict | None) -> list[tuple[str, str]]:

@@ -80,7 +80,7 @@ class FakeSlackAPI:
                          "message": {"text": params.get("text"), "ts": params.get("ts") or ts}}
         return 200, {"ok": True}
 
-    def start(self) -> "FakeSlackAPI":
+    def start(self) -> FakeSlackAPI:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
