@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from langgraph.types import Command
 
-from agent.context import AgentContext
+from agent.context import AgentContext, Sizes
 from agent.graph import make_graph
 from agent.state import last_assistant
 
@@ -70,7 +70,7 @@ class Sessions:
         inputs = {"session_id": session_id, "description": description,
                   "messages": [{"role": "user", "content": description, "kind": "description"}],
                   "catalogs": [str(c) for c in catalogs], "data_files": [str(f) for f in data_files],
-                  "budget": budget or {}}
+                  "budget": budget or {}, "sizes": asdict(ctx.sizes)}
         return self._run(inputs, session_id, ctx)
 
     def reply(self, session_id: str, text: str, ctx: AgentContext) -> Turn:
@@ -98,6 +98,9 @@ class Sessions:
         return self._turn(session_id, [])
 
     def _run(self, inputs: Any, session_id: str, ctx: AgentContext) -> Turn:
+        saved = self.graph.get_state(self.config(session_id)).values.get("sizes")
+        if saved:  # a resumed session keeps the sizes it started with, in any front end
+            ctx.sizes = Sizes(**saved)
         updates = []
         for chunk in self.graph.stream(inputs, self.config(session_id), context=ctx,
                                        stream_mode="updates"):

@@ -25,6 +25,9 @@ class AgentState(TypedDict, total=False):
     messages: Annotated[list[dict], operator.add]
     """The conversation as {"role": "user"|"assistant", "content", "kind"} dicts, appended."""
 
+    sizes: dict
+    """Work sizes the session started with (agent.context.Sizes), kept across resumes."""
+
     budget: dict
     """Budget limits the user gave when starting (Budget fields), applied by intake."""
 

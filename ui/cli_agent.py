@@ -106,29 +106,34 @@ def run(description: str = typer.Argument("", help="The task, as you would promp
 
 
 def chat(session: str = typer.Option(None, "--session", "-s", help="Resume this session."),
-         tiny: bool = typer.Option(False, "--tiny", help="Tiny sizes (smoke tests).")) -> None:
+         yes: bool = typer.Option(False, "--yes", "-y", help="Autopilot from here on."),
+         tiny: bool = typer.Option(False, "--tiny", help="Tiny sizes (smoke tests)."),
+         json_out: bool = typer.Option(False, "--json", help="Print the outcome as JSON.")) -> None:
     """Talk to the assistant: start a new task, or resume a saved session."""
     from agent.sessions import Sessions
     from tools.settings import get_settings
 
     settings = get_settings()
     sessions = Sessions(settings)
-    ctx = _context(settings, autopilot=False, out=None, tiny=tiny, session_id=session)
+    ctx = _context(settings, autopilot=yes, out=None, tiny=tiny, session_id=session)
     if session:
         try:
             turn = sessions.resume(session, ctx)
         except KeyError as e:
             typer.secho(f"error: {e.args[0]}", fg="red", err=True)
             raise typer.Exit(2)
-        for m in turn.state.get("messages", [])[-4:]:
-            console.print(f"[bold]{m['role']}:[/bold] {m['content']}")
+        if turn.interrupt is not None and yes:  # autopilot answers a pending pause with the default
+            turn = sessions.reply(session, "", ctx)
+        if not json_out:
+            for m in turn.state.get("messages", [])[-4:]:
+                console.print(f"[bold]{m['role']}:[/bold] {m['content']}")
     else:
         description = typer.prompt("Describe the task (with a few examples)")
         if not description.strip():
             typer.secho("error: the description is empty", fg="red", err=True)
             raise typer.Exit(2)
         turn = sessions.start(description, ctx)
-    _finish(_converse(sessions, turn, ctx), False)
+    _finish(_converse(sessions, turn, ctx), json_out)
 
 
 @sessions_app.command("list")
@@ -165,9 +170,11 @@ def sessions_show(session: str) -> None:
 
 
 @sessions_app.command("resume")
-def sessions_resume(session: str) -> None:
+def sessions_resume(session: str, yes: bool = typer.Option(False, "--yes", "-y"),
+                    tiny: bool = typer.Option(False, "--tiny"),
+                    json_out: bool = typer.Option(False, "--json")) -> None:
     """Continue a session (same as p2m chat --session ID)."""
-    chat(session=session, tiny=False)
+    chat(session=session, yes=yes, tiny=tiny, json_out=json_out)
 
 
 def report(session: str) -> None:
