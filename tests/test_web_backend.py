@@ -41,3 +41,36 @@ def test_build_app_constructs():
 
     demo = build_app(chat_model=fake_llm(), sizes=Sizes.tiny())
     assert demo.p2m_backend is not None
+
+
+def test_crashed_run_resumes_with_any_message():
+    """A run that died mid-graph shows as mid-run; the next message continues it."""
+    import pytest
+
+    from ui.web import WebBackend
+
+    crashed = []
+
+    def find_data(state, runtime):
+        if not crashed:
+            crashed.append(1)
+            raise RuntimeError("simulated crash in find_data")
+        return {"chosen_data": []}
+
+    entry = {"summary": {"round": 1, "metric": "accuracy", "student": 0.7, "teacher": 0.8, "base": 0.1,
+                         "n": 5}, "result": {}}
+    overrides = {"find_data": find_data,
+                 "find_model": lambda s, runtime: {"chosen_model": {"id": "m"}},
+                 "generate": lambda s, runtime: {"round": s.get("round", 0) + 1},
+                 "train": lambda s, runtime: {"last_run": {}},
+                 "evaluate": lambda s, runtime: {"rounds": [entry], "best": entry, "failures": []},
+                 "export": lambda s, runtime: {"export_path": "/exports/y"}}
+    be = WebBackend(chat_model=fake_llm(), sizes=Sizes.tiny(), overrides=overrides)
+    sid = be.turn(None, TASK, [], lambda k, p: None).session_id
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        be.turn(sid, "yes", [], lambda k, p: None)
+    turn = be.load(sid)
+    assert "resume" in R.status_line(turn.state, turn.interrupt, turn.done)
+    turn = be.turn(sid, "continue", [], lambda k, p: None)
+    assert turn.done and turn.state["export_path"] == "/exports/y"
+    assert "0.700" in R.results_markdown(turn.state)

@@ -68,6 +68,7 @@ def test_session_choices_and_status():
     assert value == "abc123" and label.startswith("abc123 · waiting · ") and label.endswith("...")
     assert R.status_line({}, {"kind": "confirm_spec"}, False) == "waiting for you (confirm_spec)"
     assert R.status_line({"error": "x"}, None, True) == "stopped: x"
+    assert "send 'continue' to resume" in R.status_line({}, None, False)
 
 
 def test_auth_required_off_loopback():

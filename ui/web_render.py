@@ -219,4 +219,4 @@ def status_line(turn_state: dict, interrupt: dict | None, done: bool) -> str:
         return f"waiting for you ({interrupt.get('kind', 'question')})"
     if done:
         return "done" if not turn_state.get("error") else f"stopped: {turn_state['error']}"
-    return "running"
+    return "mid-run (running elsewhere, or interrupted: send 'continue' to resume)"
