@@ -63,6 +63,8 @@ class WebBackend:
         self.sessions = Sessions(self.settings, overrides)  # overrides: tests script nodes
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self.live: dict[str, list[dict]] = {}
+        """Step messages of the turn running now, per session (for pages that reload mid-run)."""
 
     def lock(self, sid: str) -> threading.Lock:
         with self._guard:
@@ -190,6 +192,7 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
             return
         events: queue.Queue = queue.Queue()
         box: dict = {}
+        be.live[new_sid] = []
 
         def work():
             try:
@@ -215,6 +218,7 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
             m = R.event_message(kind, payload)
             if m:
                 steps = R.merge_progress(steps + [m])
+                be.live[new_sid] = steps
                 yield new_sid, new_sid, base + steps, gr.update(), gr.update(), gr.update(), gr.update()
         worker.join()
         if "error" in box:
@@ -228,12 +232,26 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
             chat = chat[:-1] + steps + chat[-1:]
         yield new_sid, new_sid, chat, "", results, label, choices()
 
-    def on_option(files, sid, history, evt: gr.SelectData):
-        """A one-click answer (Approve, a dataset number...) sent like a typed reply."""
+    def poll(sid, streaming, was_running):
+        """Timer: a page that did not start the running turn (e.g. reloaded) follows it."""
+        keep = gr.update()
+        if streaming or not sid:
+            return keep, keep, keep, False
+        if be.lock(sid).locked():
+            chat, results, _ = view(sid)
+            return (chat + list(be.live.get(sid) or []), results,
+                    f"Session `{sid}` · running (following live)", True)
+        if was_running:
+            chat, results, label = view(sid)
+            return chat, results, label, False
+        return keep, keep, keep, False
+
+    def pick_option(evt: gr.SelectData):
+        """A one-click answer (Approve, a dataset number...): its reply text."""
         value = evt.value
         if isinstance(value, dict):
             value = value.get("value") or value.get("label")
-        yield from on_send(str(value or ""), files, sid, history)
+        return str(value or ""), True
 
     def on_open(choice):
         if not choice:
@@ -252,6 +270,10 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
     with gr.Blocks(title="p2m") as demo:
         browser_sid = gr.BrowserState("", storage_key="p2m_session_id")
         sid = gr.State("")
+        streaming = gr.State(False)
+        picked = gr.State("")
+        was_running = gr.State(False)
+        timer = gr.Timer(2.0)
         gr.Markdown("## p2m: a task description in, a small model out\n" + INTRO)
         with gr.Row():
             with gr.Column(scale=3):
@@ -284,11 +306,23 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
         outs = [sid, browser_sid, chatbot, msg, results, label, picker]
         demo.load(on_load, inputs=[browser_sid], outputs=[sid, browser_sid, chatbot, results, label, picker]) \
             .then(None, inputs=[browser_sid], js=set_url).then(extras, [sid], [export_file, chart])
+        def streaming_on():
+            return True
+
+        def streaming_off():
+            return False
+
         for ev in (send.click, msg.submit):
-            ev(on_send, inputs=[msg, upload, sid, chatbot], outputs=outs) \
+            ev(streaming_on, outputs=[streaming]) \
+                .then(on_send, inputs=[msg, upload, sid, chatbot], outputs=outs) \
+                .then(streaming_off, outputs=[streaming]) \
                 .then(None, inputs=[browser_sid], js=set_url).then(extras, [sid], [export_file, chart])
-        chatbot.option_select(on_option, inputs=[upload, sid, chatbot], outputs=outs) \
+        chatbot.option_select(pick_option, outputs=[picked, streaming]) \
+            .then(on_send, inputs=[picked, upload, sid, chatbot], outputs=outs) \
+            .then(streaming_off, outputs=[streaming]) \
             .then(None, inputs=[browser_sid], js=set_url).then(extras, [sid], [export_file, chart])
+        timer.tick(poll, inputs=[sid, streaming, was_running],
+                   outputs=[chatbot, results, label, was_running], show_progress="hidden")
         open_btn.click(on_open, inputs=[picker], outputs=[sid, browser_sid, chatbot, results, label]) \
             .then(None, inputs=[browser_sid], js=set_url).then(extras, [sid], [export_file, chart])
         refresh.click(choices, outputs=[picker])
