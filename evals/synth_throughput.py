@@ -67,11 +67,11 @@ def _spam_spec():
                                     Demonstration(input="see you at lunch", output="ham")])
 
 
-def _fast_config(concurrency: int, k: int = 0):
+def _fast_config(concurrency: int, k: int = 0, batch: int | None = None):
     from tools.synth import SynthConfig
 
     return SynthConfig(concurrency=concurrency, consistency_k=k, propose_attributes=False,
-                       near_dup_threshold=None, overlap_threshold=None)
+                       near_dup_threshold=None, overlap_threshold=None, batch_size=batch)
 
 
 # -- 1. throughput --------------------------------------------------------------
@@ -128,7 +128,7 @@ def throughput(concurrency: int = 16, latency: float = 0.2, requests: int = 320)
 
 
 # -- 2. kill -9 and restart -----------------------------------------------------------
-def _child(n: int, concurrency: int, k: int) -> None:
+def _child(n: int, concurrency: int, k: int, batch: int) -> None:
     """Run one round (in a subprocess) against OPENAI_BASE_URL, storing as it goes."""
     from tools.llm import LLMClient
     from tools.settings import Settings
@@ -139,17 +139,17 @@ def _child(n: int, concurrency: int, k: int) -> None:
     store = Store(settings)
     client = LLMClient(settings, store=store, session_id=SESSION)
     res = generate_round(_spam_spec(), client, n=n, round=1, store=store, session_id=SESSION,
-                         config=_fast_config(concurrency, k))
+                         config=_fast_config(concurrency, k, batch))
     print(json.dumps({"accepted": res.report.accepted, "calls_paid": res.report.calls_paid,
                       "cache_hits": res.report.cache_hits}))
 
 
-def kill_restart(n: int = 60, concurrency: int = 4, k: int = 1, answer_first: int = 40,
-                 timeout: float = 120.0) -> dict:
+def kill_restart(n: int = 60, concurrency: int = 4, k: int = 1, batch: int = 16,
+                 answer_first: int = 40, timeout: float = 120.0) -> dict:
     """Kill a generating child after `answer_first` replies; re-run; count repeats.
 
-    With the default batch (4 x concurrency = 16 requests, each with k answers),
-    40 replies finish the first batch (32 calls) and stop inside the second.
+    With batches of 16 requests, each with k=1 answer, 40 replies finish the
+    first batch (32 calls) and stop inside the second.
     """
     from tests.fakes.openai_server import FakeOpenAIServer
     from tools.settings import Settings
@@ -179,7 +179,7 @@ def kill_restart(n: int = 60, concurrency: int = 4, k: int = 1, answer_first: in
                "OPENAI_API_KEY": "sk-eval-000000", "P2M_MODEL": "fake-model",
                "PYTHONPATH": str(REPO), "OMP_WAIT_POLICY": "PASSIVE"}
         cmd = [sys.executable, "-m", "evals.synth_throughput", "--child", str(n),
-               str(concurrency), str(k)]
+               str(concurrency), str(k), str(batch)]
         child = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
         cache = Path(home) / "cache" / "llm"
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tasks", nargs="+", default=["trec", "sms_spam", "sst2"])
     ap.add_argument("--n", type=int, default=30, help="examples per task (embedded part)")
     ap.add_argument("--k", type=int, default=1, help="self-consistency answers (embedded part)")
-    ap.add_argument("--child", nargs=3, type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=4, type=int, help=argparse.SUPPRESS)
     ap.add_argument("--serve", type=float, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.serve is not None:

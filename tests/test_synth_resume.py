@@ -13,7 +13,7 @@ from evals.synth_throughput import kill_restart
 
 def test_kill_mid_round_then_rerun_repeats_no_paid_call_and_loses_nothing():
     # batches of 16 requests x (1 + k) calls: 36 replies = the first batch and part of the second
-    r = kill_restart(n=24, concurrency=4, k=1, answer_first=36, timeout=90)
+    r = kill_restart(n=24, concurrency=4, k=1, batch=16, answer_first=36, timeout=90)
     assert r["answered_before_kill"] == 36
     assert r["accepted_stored_before_kill"] >= 1  # stored as it went, before the kill
     assert r["duplicate_paid_calls"] == 0

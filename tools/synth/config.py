@@ -33,7 +33,7 @@ class SynthConfig(BaseModel):
     concurrency: int = Field(default=4, ge=1, description="requests in flight at once")
     rpm: float | None = Field(default=None, gt=0, description="request starts per minute")
     batch_size: int | None = Field(default=None, ge=1,
-                                   description="requests planned per batch (default 4x concurrency: fewer "
+                                   description="requests planned per batch (default 8x concurrency: fewer "
                                    "pauses between batches); "
                                    "the budget is checked before each batch")
     max_calls: int | None = Field(default=None, ge=0, description="paid calls allowed this round")
@@ -64,7 +64,7 @@ class SynthConfig(BaseModel):
 
     def batch(self) -> int:
         """Requests per batch."""
-        return self.batch_size or 4 * self.concurrency
+        return self.batch_size or 8 * self.concurrency
 
     def max_attempts(self, n: int) -> int:
         """Generation requests allowed for a target of n accepted examples."""
