@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def scripted_data_plane(export_dir: Path) -> dict:
+def scripted_data_plane(export_dir: Path, gate: threading.Event) -> dict:
     """Nodes after the spec approval, scripted (no retrieval, generation or training)."""
     entry = {"summary": {"round": 1, "metric": "accuracy", "student": 0.9, "teacher": 0.8, "base": 0.2,
                          "eval_source": "test", "n": 10},
@@ -46,11 +47,16 @@ def scripted_data_plane(export_dir: Path) -> dict:
         (export_dir / "README.md").write_text("model card")
         return {"export_path": str(export_dir)}
 
+    def train(state, runtime):
+        runtime.context.emit("train", step=1, max_steps=4, loss=1.0)
+        assert gate.wait(60), "the test never opened the gate"
+        return {"last_run": {"run_id": "r1", "model_path": "/m"}}
+
     return {
         "find_data": lambda s, runtime: {"chosen_data": [{"id": "d"}]},
         "find_model": lambda s, runtime: {"chosen_model": {"id": "m"}},
         "generate": lambda s, runtime: {"round": s.get("round", 0) + 1},
-        "train": lambda s, runtime: {"last_run": {"run_id": "r1", "model_path": "/m"}},
+        "train": train,
         "evaluate": lambda s, runtime: {"rounds": [entry], "best": entry, "failures": []},
         "export": export,
     }
@@ -60,8 +66,10 @@ def scripted_data_plane(export_dir: Path) -> dict:
 def server(tmp_path):
     from ui.web import build_app
 
+    gate = threading.Event()  # "training" waits for it: the test reloads mid-run first
     demo = build_app(chat_model=FakeChatModel(queue=[PROPOSAL] * 50), sizes=Sizes.tiny(),
-                     overrides=scripted_data_plane(tmp_path / "export"))
+                     overrides=scripted_data_plane(tmp_path / "export", gate))
+    demo.p2m_gate = gate
     demo.queue()
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, share=False, prevent_thread_lock=True,
@@ -75,6 +83,13 @@ def server(tmp_path):
 def test_chat_reload_and_reopen_in_chromium(server, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     url, demo = server
+    try:
+        _drive(sync_api, url, demo, tmp_path)
+    finally:
+        demo.p2m_gate.set()
+
+
+def _drive(sync_api, url, demo, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -132,6 +147,13 @@ def test_chat_reload_and_reopen_in_chromium(server, tmp_path):
 
             # approve in the reopened session (the Approve option under the question): the (scripted) loop runs to the results table
             page2.locator("#p2m-chat button", has_text="Approve").last.click()  # one-click answer
+            # mid-run (training waits on the gate): the clicking page streams the steps
+            sync_api.expect(page2.locator("#p2m-chat")).to_contain_text("step 1/4")
+            # reload mid-run: the new page follows the run live, then shows the end
+            page2.reload()
+            sync_api.expect(page2.locator("#p2m-session")).to_contain_text("following live")
+            sync_api.expect(page2.locator("#p2m-chat")).to_contain_text("step 1/4")
+            demo.p2m_gate.set()
             sync_api.expect(page2.locator("#p2m-session")).to_contain_text("done", timeout=60_000)
             results = page2.locator("#p2m-results")
             sync_api.expect(results).to_contain_text("student")

@@ -168,7 +168,8 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
         if sid and be.load(sid) is None:
             sid = ""
         chat, results, label = view(sid)
-        return sid, sid, chat, results, label, choices()
+        return sid, sid, chat, results, label, gr.update(
+            choices=R.session_choices(be.list_sessions()), value=sid or None)
 
     def on_send(text, files, sid, history):
         text = (text or "").strip()
@@ -236,15 +237,15 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
         """Timer: a page that did not start the running turn (e.g. reloaded) follows it."""
         keep = gr.update()
         if streaming or not sid:
-            return keep, keep, keep, False
+            return keep, keep, keep, False, keep, keep
         if be.lock(sid).locked():
             chat, results, _ = view(sid)
             return (chat + list(be.live.get(sid) or []), results,
-                    f"Session `{sid}` · running (following live)", True)
+                    f"Session `{sid}` · running (following live)", True, keep, keep)
         if was_running:
             chat, results, label = view(sid)
-            return chat, results, label, False
-        return keep, keep, keep, False
+            return (chat, results, label, False, *extras(sid))
+        return keep, keep, keep, False, keep, keep
 
     def pick_option(evt: gr.SelectData):
         """A one-click answer (Approve, a dataset number...): its reply text."""
@@ -322,7 +323,8 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
             .then(streaming_off, outputs=[streaming]) \
             .then(None, inputs=[browser_sid], js=set_url).then(extras, [sid], [export_file, chart])
         timer.tick(poll, inputs=[sid, streaming, was_running],
-                   outputs=[chatbot, results, label, was_running], show_progress="hidden")
+                   outputs=[chatbot, results, label, was_running, export_file, chart],
+                   show_progress="hidden")
         open_btn.click(on_open, inputs=[picker], outputs=[sid, browser_sid, chatbot, results, label]) \
             .then(None, inputs=[browser_sid], js=set_url).then(extras, [sid], [export_file, chart])
         refresh.click(choices, outputs=[picker])
