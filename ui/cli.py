@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import typer
 
-from ui import cli_agent, cli_hub, cli_llm
+from ui import cli_agent, cli_frontends, cli_hub, cli_llm
 
 app = typer.Typer(
     help="Turn a task description into a small, deployable model, by conversation.",
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(cli_llm.app, name="llm")
 app.add_typer(cli_hub.app, name="hub")
 cli_agent.register(app)
+cli_frontends.register(app)
 
 
 @app.command()
