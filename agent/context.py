@@ -16,7 +16,7 @@ from tools.settings import Settings, get_settings
 class Sizes:
     """How much work a round does. `tiny()` is for tests and smoke runs."""
 
-    synth_per_round: int = 40
+    synth_per_round: int = 24
     """Synthetic examples asked of the teacher per round."""
     max_retrieved_rows: int = 6000
     """Cap on rows taken from one retrieved dataset."""
