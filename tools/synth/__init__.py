@@ -1,7 +1,15 @@
 """Synthetic training data with quality control and a data-quality report.
 
-Public API: `generate_round`, `generate_targeted`, `estimate_round`,
-`SynthConfig`, `RoundResult`, `DataReport`, `Estimate`.
+    est = estimate_round(spec, n, config, client)          # no call made; est.summary()
+    res = generate_round(spec, client, n=n, round=r, store=store, session_id=sid,
+                         eval_inputs=test_inputs, existing=held, config=config,
+                         on_progress=callback)
+    res.accepted, res.examples                            # accepted / all (rejected kept)
+    res.report.rows(), res.report.chart(), res.report.markdown(), res.report.warnings
+    res = generate_targeted(spec, client, failures, n=n, round=r, ...)  # same keywords
+
+Modules: `prompts` (every prompt), `plan` (deterministic requests), `filters`,
+`embed` (MiniLM near-dup), `budget` (estimate, spend), `report`, `generator`.
 """
 
 from tools.synth.budget import Estimate, estimate_round
