@@ -327,3 +327,10 @@ def test_progress_is_reported_per_batch_and_token_budget_stops():
     assert seen and seen[0]["requests"] == 4 and seen[-1]["accepted"] == res.report.accepted
     assert res.report.stopped.startswith("budget reached (token budget")
     assert res.report.accepted < 12
+
+
+def test_zero_budget_makes_no_call_at_all():
+    res, client, fake = run(SPAM, lambda p: pytest.fail("no call allowed"), n=5,
+                            config={"max_calls": 0})
+    assert client.usage["calls"] == 0 and not fake.calls
+    assert res.report.requested == 0 and res.report.stopped.startswith("budget reached")
