@@ -31,6 +31,20 @@ def p2m_home(tmp_path, monkeypatch):
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+    _stop_embedded(home)
+
+
+def _stop_embedded(home: Path) -> None:
+    """Stop an embedded LLM server a test (or its subprocess) started under `home`.
+
+    The server is a detached process shared per P2M_HOME, so nothing else would
+    stop it; several leaked servers slow every later test on 2 cores.
+    """
+    if (home / "llm" / "server.json").exists():
+        from tools.llm.embedded import stop
+        from tools.settings import Settings
+
+        stop(Settings(home=home))
 
 
 @pytest.fixture

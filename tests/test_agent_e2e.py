@@ -38,9 +38,9 @@ def make_catalog(root: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_p2m_run_yes_exports_a_working_model(tmp_path):
+def test_p2m_run_yes_exports_a_working_model(tmp_path, p2m_home):
     catalog = make_catalog(tmp_path / "catalog")
-    env = {**os.environ, "P2M_HOME": str(tmp_path / "home"), "OMP_WAIT_POLICY": "PASSIVE"}
+    env = {**os.environ, "P2M_HOME": str(p2m_home), "OMP_WAIT_POLICY": "PASSIVE"}
     desc = ("Classify customer support tickets as billing, technical or other. "
             "'I was charged twice' -> billing; 'The app crashes' -> technical")
     proc = subprocess.run([sys.executable, "-m", "ui.cli", "run", "--yes", "--tiny", "--json",
