@@ -48,8 +48,42 @@ def facts(state: dict) -> dict:
             "decisions": state.get("decisions"), "budget_spent": state.get("spent")}
 
 
+_TOPICS = [  # (keywords, answer from state); checked in order
+    (("base model", "model", "architecture"), lambda st: (
+        f"The base model is {st['chosen_model'].get('id')}." if st.get("chosen_model") else
+        "I pick the base model after the data search: the packaged all-MiniLM-L6-v2 encoder "
+        "for classification, SmolLM2-135M for text generation, or a Hub model that fits "
+        "the size cap when online.")),
+    (("metric", "measure", "evaluat", "score", "accuracy"), lambda st: (
+        f"The metric is {(st.get('spec') or {}).get('metric')}; target: "
+        f"{(st.get('spec') or {}).get('target') or 'beat the teacher on held-out data'}. "
+        f"Evaluation: {st.get('eval_source') or 'a real test split when a dataset has one, else held-out data'}.")),
+    (("dataset", "data", "examples"), lambda st: (
+        f"Training data: {', '.join(c['id'] for c in st['chosen_data'])} plus synthetic examples."
+        if st.get("chosen_data") else "I search the Hub index and your catalogs once you approve, "
+        "then add synthetic examples from the teacher.")),
+    (("budget", "cost", "calls", "spend", "spent", "long", "time"), lambda st: (
+        f"Budget: {(st.get('spec') or {}).get('budget')}; spent so far: {st.get('spent') or 'nothing'}.")),
+    (("label",), lambda st: f"Labels: {(st.get('spec') or {}).get('labels') or 'none (not a classification task)'}."),
+]
+
+
+def answer_from_state(question: str, state: dict) -> str | None:
+    """A factual answer for common questions, without a model call."""
+    q = question.lower()
+    for words, answer in _TOPICS:
+        if any(w in q for w in words):
+            return answer(state)
+    return None
+
+
 def answer_question(question: str, state: dict, ctx) -> str:
-    """Answer from session facts; a failing model gets an honest fallback."""
+    """Answer from session facts; the model only for what the facts table doesn't cover."""
+    if (known := answer_from_state(question, state)) is not None:
+        return known
+    if ctx.client.is_embedded:  # the 135M model rambles; say what can be asked instead
+        return ("I can answer questions about the task spec, labels, data, base model, metric "
+                "and budget. Reply 'yes' to approve, or say what to change.")
     try:
         return ctx.client.chat(prompts.answer_messages(question, facts(state)),
                                purpose="answer", max_tokens=160).strip()

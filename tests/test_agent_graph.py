@@ -124,12 +124,17 @@ def test_edit_at_confirm_goes_back_to_confirm(tmp_path):
 
 def test_question_at_an_interrupt_is_answered_and_the_pause_repeats(tmp_path):
     fake = intake_fake()
-    fake.queue += [PROCEED, "Accuracy on a held-out split."]
+    fake.queue += [PROCEED, "Because tickets vary a lot."]
     sessions, ctx = make(tmp_path, fake, Script())
     turn = sessions.start(TICKETS, ctx)
-    turn = sessions.reply(turn.session_id, "What metric will you use?", ctx)
+    turn = sessions.reply(turn.session_id, "Why is this the right approach?", ctx)
     assert turn.interrupt["kind"] == "confirm_spec"
-    assert turn.interrupt["note"] == "Accuracy on a held-out split."
+    assert turn.interrupt["note"] == "Because tickets vary a lot."
+    calls = len(fake.calls)
+    # questions about the session's facts are answered from state, with no model call
+    turn = sessions.reply(turn.session_id, "What metric will you use?", ctx)
+    assert turn.interrupt["note"].startswith("The metric is accuracy")
+    assert len(fake.calls) == calls
     turn = sessions.reply(turn.session_id, "ok", ctx)
     assert turn.done
 

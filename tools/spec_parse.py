@@ -128,6 +128,8 @@ def merge_parse(draft: TaskSpec, proposal: dict, text: str) -> tuple[TaskSpec, l
             notes.append(f"ignored labels the description never mentions: {dropped}")
     for field in ("input_format", "output_format"):
         val = (proposal.get(field) or "").strip()
+        if "_format" in val or val.lower() in ("text", "string", "input", "output", "none"):
+            val = ""  # small models echo the field name back
         if val and spec.__dict__[field] in ("text", "one label"):
             spec.__dict__[field] = val[:200]
     if spec.kind != "classification":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markdown import Markdown
 
 console = Console()
 sessions_app = typer.Typer(help="List, show and resume saved sessions.", no_args_is_help=True)
@@ -42,7 +43,7 @@ def _context(settings, *, autopilot: bool, out: str | None, tiny: bool, session_
 def _converse(sessions, turn, ctx) -> object:
     """Show each pause and read the user's reply until the graph ends."""
     while turn.interrupt is not None:
-        console.print(turn.message)
+        console.print(Markdown(turn.message))
         try:
             reply = typer.prompt("you", default="", show_default=False)
         except (EOFError, typer.Abort):
@@ -61,7 +62,7 @@ def _finish(turn, json_out: bool) -> None:
                                "best": best, "decisions": st.get("decisions"),
                                "spent": st.get("spent")}, indent=1, default=str))
     else:
-        console.print(turn.message)
+        console.print(Markdown(turn.message))
         console.print(f"\nsession: {turn.session_id}  (p2m chat --session {turn.session_id})")
     if st.get("error"):
         raise typer.Exit(1)

@@ -60,6 +60,6 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     table = summary_table(result)
     ctx.emit("results", table=table, summary=summary)
     update["messages"] = [{"role": "assistant", "kind": "results",
-                           "content": f"Round {round_} results on {eval_source}:\n{table}",
+                           "content": f"Round {round_} results on {eval_source}:\n```\n{table}\n```",
                            "summary": summary}]
     return update

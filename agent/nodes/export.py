@@ -40,7 +40,7 @@ def export(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                (s.get("student") or 0) > s["teacher"] else
                "The student does not beat the teacher yet; see the card's limits.")
     msg = (f"Done. Exported round {s['round']} to {folder}\n"
-           f"Evaluated on {s.get('eval_source')}.\n{summary_table(result)}\n{verdict}\n"
+           f"Evaluated on {s.get('eval_source')}.\n```\n{summary_table(result)}\n```\n{verdict}\n"
            f"Try it: python {folder}/predict.py \"your text\"   |   demo: python {folder}/demo.py")
     ctx.emit("export", path=str(folder))
     return {**say(msg, "export"), "export_path": str(folder)}
