@@ -408,3 +408,34 @@ def secret_in_tree(*roots: Path) -> list[str]:
                 except OSError:
                     pass
     return hits
+
+
+# -- endpoint faults at a rate ----------------------------------------------------------
+FAULT_KINDS = ("429", "500", "timeout", "truncated")
+
+
+def fault_rate_run(root: Path, rate: float, kinds=FAULT_KINDS, seed: int = 1) -> dict:
+    """A whole `p2m run --yes --tiny --json` with faults drawn at `rate` per request."""
+    from tests.fakes.openai_server import FakeOpenAIServer
+
+    cat = make_catalog(root / "catalog")
+    home = root / "home"
+    t0 = time.monotonic()
+    with FakeOpenAIServer(responder=teacher_responder, fault_rate=rate, fault_kinds=tuple(kinds),
+                          seed=seed, retry_after=0.05, timeout_delay=2.0) as srv:
+        env = p2m_env(home, srv.base_url, P2M_LLM_TIMEOUT=0.5, PYTHONUNBUFFERED=1)
+        proc = subprocess.run(p2m_cmd("run", "--yes", "--tiny", "--json", "--catalog", str(cat), DESC),
+                              env=env, capture_output=True, text=True, timeout=600)
+        faults = {k.split(":", 1)[1]: v for k, v in srv.counts.items() if k.startswith("fault:")}
+        n = srv.counts["chat"]
+    out = parse_json_out(proc.stdout) if "{" in proc.stdout else {}
+    text = proc.stdout + proc.stderr
+    return {"rate": rate, "rc": proc.returncode, "requests": n, "faults": faults,
+            "completed": bool(out.get("done") and not out.get("error") and out.get("export_path")),
+            "error": out.get("error"), "message_tail": text[-600:],
+            "traceback": "Traceback" in text, "secret_leaked": SECRET in text or bool(secret_in_tree(home)),
+            "student": (out.get("best") or {}).get("student"),
+            "teacher": (out.get("best") or {}).get("teacher"),
+            "llm_errors": (store_rows(home, "SELECT count(*) AS n FROM llm_calls WHERE error IS NOT NULL")
+                           [0]["n"] if (home / "p2m.duckdb").exists() else None),
+            "seconds": round(time.monotonic() - t0, 1)}
