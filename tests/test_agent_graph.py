@@ -207,3 +207,13 @@ def test_autopilot_without_labels_stops_with_a_reason(tmp_path):
     turn = sessions.start(desc, ctx)
     assert turn.done and turn.state["error"] == "no_labels"
     assert "labels" in turn.message
+
+
+def test_make_it_better_with_no_task_asks_what_to_do_or_stops_on_autopilot(tmp_path):
+    fake = FakeChatModel(queue=[json.dumps({"kind": "generation"})] * 2)
+    sessions, ctx = make(tmp_path, fake, Script())
+    turn = sessions.start("make it better", ctx)
+    assert turn.interrupt["kind"] == "question" and "What should the model do" in turn.interrupt["message"]
+    sessions2, ctx2 = make(tmp_path / "b", fake, Script(), autopilot=True)
+    turn = sessions2.start("make it better", ctx2)
+    assert turn.done and turn.state["error"] == "too_vague"

@@ -48,6 +48,10 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
         return Command(goto="confirm_spec")
     if ctx.autopilot or asked >= MAX_QUESTIONS:
         # Can't ask: without labels a classification run would be a guess.
+        if question.startswith("What should the model do"):
+            msg = ("I can't continue on autopilot: the description doesn't say what the model "
+                   "should do. Describe the task in a sentence with two or three examples.")
+            return Command(goto="__end__", update={**say(msg, "error"), "error": "too_vague"})
         if spec.kind == "classification" and len(spec.labels) < 2:
             msg = ("I can't continue on autopilot: the description names no labels. "
                    "Run again with the labels in the description (e.g. 'as billing, technical or other').")
