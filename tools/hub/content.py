@@ -67,6 +67,27 @@ def data_files(folder: Path) -> list[Path]:
     return out
 
 
+def _text_encoding(path: Path) -> str:
+    """utf-8 (with or without BOM), utf-16 by BOM, else latin-1 for legacy CSV exports.
+
+    A file with NUL bytes and no UTF-16 BOM is binary: ValueError."""
+    head = path.read_bytes()[:65536]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head[:len(head) // 2 * 2].decode("utf-16", errors="replace")
+        if any(c in text for c in ",\t\n") and "\x00" not in text:
+            return "utf-16"
+        raise ValueError("binary content, not a text table")
+    if b"\x00" in head:
+        raise ValueError("binary content (NUL bytes), not a text file")
+    try:
+        head.decode("utf-8-sig")
+        return "utf-8-sig"
+    except UnicodeDecodeError as e:
+        if e.start >= len(head) - 4:  # a multi-byte character cut by the sample
+            return "utf-8-sig"
+        return "latin-1"
+
+
 def read_rows(path: Path, limit: int = MAX_ROWS) -> list[dict]:
     """Rows of one CSV/TSV/JSONL/JSON/parquet file; raises ValueError with the reason."""
     suffix = path.suffix.lower()
@@ -79,7 +100,8 @@ def read_rows(path: Path, limit: int = MAX_ROWS) -> list[dict]:
             import pandas as pd
 
             df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", nrows=limit,
-                             dtype=str, keep_default_na=False)
+                             dtype=str, keep_default_na=False, encoding=_text_encoding(path),
+                             on_bad_lines="skip")  # a ragged row is dropped, not the whole file
             return df.to_dict(orient="records")
         rows = []
         with path.open(encoding="utf-8") as f:
@@ -88,11 +110,18 @@ def read_rows(path: Path, limit: int = MAX_ROWS) -> list[dict]:
                 data = data.get("data", data) if isinstance(data, dict) else data
                 rows = list(data)[:limit] if isinstance(data, list) else []
             else:
+                bad = None
                 for line in f:
                     if line.strip():
-                        rows.append(json.loads(line))
+                        try:  # a malformed line is skipped, not the whole file
+                            rows.append(json.loads(line))
+                        except ValueError as e:
+                            bad = bad or e
                     if len(rows) >= limit:
                         break
+                if bad is not None and not rows:
+                    raise bad
+                rows = [r for r in rows if isinstance(r, dict)] if bad is not None else rows
         if rows and not all(isinstance(r, dict) for r in rows[:50]):
             raise ValueError("rows are not JSON objects")
         return rows
