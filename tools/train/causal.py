@@ -46,7 +46,12 @@ def train_causal(cfg: TrainConfig, base: Path, train, val, batch_size: int, stor
                  lora: bool) -> dict:
     """Fine-tune (full or LoRA) with early stopping on validation loss."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, Trainer
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        DataCollatorForSeq2Seq,
+        Trainer,
+    )
 
     tok = AutoTokenizer.from_pretrained(base)
     if tok.pad_token is None:

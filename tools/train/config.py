@@ -79,7 +79,7 @@ class TrainConfig(BaseModel):
         return p
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
+    def load(cls, path: str | Path) -> TrainConfig:
         """Read a run.json, with a clear message when it is not one."""
         try:
             return cls.model_validate(json.loads(Path(path).read_text()))

@@ -31,8 +31,12 @@ def _metrics(eval_pred):
 
 def finetune(cfg: TrainConfig, base: Path, train, val, labels, batch_size: int, store) -> dict:
     """Full fine-tune with a classification head; saves the best checkpoint's model."""
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
-                              DataCollatorWithPadding, Trainer)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+    )
 
     label2id = {l: i for i, l in enumerate(labels)}
     tok = AutoTokenizer.from_pretrained(base)

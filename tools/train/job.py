@@ -46,7 +46,7 @@ class TrainJob:
                     "-m", "tools.train.worker", "--config", str(config_path)]
         return [sys.executable, "-m", "tools.train.worker", "--config", str(config_path)]
 
-    def start(self) -> "TrainJob":
+    def start(self) -> TrainJob:
         """Write run.json and launch the worker; returns self."""
         path = self.cfg.save()
         prog = self.cfg.progress_path

@@ -16,7 +16,7 @@ def open_store(settings=None):
         return None
     try:
         return Store(settings or get_settings())
-    except Exception as e:  # a broken store must not lose a training run
+    except Exception as e:  # noqa: BLE001 - a broken store must not lose a training run
         log.warning("store unavailable, continuing without it: %s", e)
         return None
 
@@ -27,6 +27,6 @@ def record(store, table: str, row: dict):
         return None
     try:
         return store.record(table, row)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - progress rows are best effort
         log.warning("could not record a %s row: %s", table, e)
         return None

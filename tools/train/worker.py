@@ -22,14 +22,15 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # critical on shared 2-core boxes
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from tools.train.config import TrainConfig, choose_method  # noqa: E402
-from tools.train.data import (DataError, check_classification, check_text, read_rows,  # noqa: E402
-                              split_validation)
-from tools.train.record import open_store, record  # noqa: E402
-
-
-class DiskFullError(OSError):
-    """No space left while writing checkpoints or the model."""
+from tools.train.config import TrainConfig, choose_method
+from tools.train.data import (
+    DataError,
+    check_classification,
+    check_text,
+    read_rows,
+    split_validation,
+)
+from tools.train.record import open_store, record
 
 
 def is_oom(e: BaseException) -> bool:
@@ -44,7 +45,7 @@ def with_batch_backoff(fn, batch_size: int, on_retry=None):
     while True:
         try:
             return fn(batch_size), batch_size
-        except Exception as e:  # noqa: BLE001 - only OOM is retried, the rest re-raised
+        except Exception as e:
             if not is_oom(e) or batch_size <= 1:
                 raise
             batch_size //= 2
