@@ -123,7 +123,7 @@ def test_mention_starts_session_reply_continues_and_button_approves(slack):
 
     # a question in the thread continues the same session (answered, still at the spec)
     bot.chat_model.queue[:0] = ["Three labels: billing, technical and other."]
-    reply = {"type": "message", "user": "U2", "text": "How many labels are there?",
+    reply = {"type": "message", "user": "U2", "text": "Why is this the right approach?",
              "ts": "1700000000.000050", "thread_ts": THREAD, "channel": CHANNEL, "channel_type": "channel"}
     assert event(url, reply)[0] == 200
     bot.wait_idle(30)
@@ -260,8 +260,8 @@ def test_two_users_in_one_thread_are_serialized(slack):
     sid = S.session_id_for(CHANNEL, THREAD)
     bot.submit(CHANNEL, THREAD, "U1", TASK).join(30)
     bot.chat_model.queue[:0] = ["Answer one.", "Answer two."]
-    a = bot.submit(CHANNEL, THREAD, "U1", "What is the metric?")
-    b = bot.submit(CHANNEL, THREAD, "U2", "What is the budget?")
+    a = bot.submit(CHANNEL, THREAD, "U1", "Why is this the right approach?")
+    b = bot.submit(CHANNEL, THREAD, "U2", "Why would that work well?")
     a.join(30), b.join(30)
     turn = bot.sessions.state(sid)
     assert turn.interrupt["kind"] == "confirm_spec"
