@@ -1,0 +1,284 @@
+"""Benchmark suites: the whole loop on autopilot, per task and data mode, scored on real test splits.
+
+    python -m evals.suites --suite smoke --json          # TREC + SMS spam, 3 modes each
+    python -m evals.suites --suite classification        # TREC, SST-2, AG News, emotion, SMS spam
+    python -m evals.suites --suite paper                 # SQuAD, Temporal, MCoNaLa (slow here)
+    python -m evals.suites --suite smoke --tasks trec --modes retrieved --tiny --no-write
+
+For each task the description is the task's instruction plus 3-5 demonstrations drawn
+from its train split. The product's own retrieval runs over its Hub index and a
+`--catalog` temp folder holding ONLY that task's train split (the test split never
+reaches the session's training data). Modes: `retrieved` (no synthetic examples),
+`synthetic` (no catalog), `both`. The session trains and exports on autopilot; the
+exported student is then scored on the task's real test split from
+../shared/data/tasks, with the teacher and the untuned base on the same first rows.
+Teacher: the configured endpoint (OPENAI_BASE_URL) or the embedded default.
+Results print as a table and are appended to evals/RESULTS.md (with the command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "tasks"
+MODES = ("retrieved", "synthetic", "both")
+EMBEDDED_TEACHER_PARAMS_M = 134.5  # SmolLM2-135M-Instruct (FACTS.md)
+PAPER_ANCHORS = {"squad": 42.1, "temporal": 30.7, "mconala": 37.3}  # gpt-3.5-turbo, Prompt2Model
+
+
+@dataclass
+class SuiteTask:
+    folder: str
+    instruction: str
+    kind: str = "classification"
+    metric: str = "accuracy"
+    train_file: str = "train.jsonl"
+    card: str = ""
+    demos: int = 4
+    test_limit: int | None = 500  # student rows of the real test split
+    teacher_limit: int = 60  # teacher and base rows (each teacher row is a call)
+
+
+TASKS = {
+    "trec": SuiteTask("trec", "Classify the question by the type of its answer: ABBR (abbreviation), "
+                      "DESC (description), ENTY (entity), HUM (human), LOC (location) or NUM (numeric value).",
+                      card="TREC question classification: questions labeled by answer type "
+                           "(ABBR, DESC, ENTY, HUM, LOC, NUM)."),
+    "sms_spam": SuiteTask("sms_spam", "Classify the SMS message as spam or ham.",
+                          card="SMS Spam Collection: SMS messages labeled spam or ham.",
+                          metric="macro_f1"),
+    "sst2": SuiteTask("sst2", "Classify the sentiment of the movie review sentence as positive or negative.",
+                      card="SST-2 movie review sentences with binary sentiment."),
+    "ag_news": SuiteTask("ag_news", "Classify the news article by topic.", train_file="train_subset_alps.jsonl",
+                         card="AG News: news articles labeled by topic."),
+    "emotion": SuiteTask("emotion", "Classify the emotion expressed in the tweet.",
+                         card="Tweets labeled with one emotion.", metric="macro_f1"),
+    "squad": SuiteTask("squad_v1.1", "Answer the question by copying the answer span from the context.",
+                       kind="extraction", metric="exact_match", train_file="", demos=3, test_limit=200,
+                       teacher_limit=50, card="SQuAD v1.1 reading comprehension."),
+    "temporal": SuiteTask("temporal_p2m", "Answer the temporal question.", kind="generation",
+                          metric="chrf", train_file="", demos=3, test_limit=200, teacher_limit=50),
+    "mconala": SuiteTask("mconala_ja", "Write the Python code for the Japanese intent.", kind="generation",
+                         metric="chrf", train_file="", demos=3, test_limit=200, teacher_limit=50),
+}
+SUITES = {"smoke": ["trec", "sms_spam"],
+          "classification": ["trec", "sst2", "ag_news", "emotion", "sms_spam"],
+          "paper": ["squad", "temporal", "mconala"]}
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def task_data(t: SuiteTask, data: Path = DATA) -> tuple[list[dict], list[dict], list[str]]:
+    """(train rows, test rows, labels). A task without a train split demonstrates from test[:k]
+    and is scored on the rest (the paper's test-only sets)."""
+    d = data / t.folder
+    test = read_jsonl(d / "test.jsonl")
+    train = read_jsonl(d / t.train_file) if t.train_file and (d / t.train_file).exists() else []
+    labels = []
+    if (d / "labels.json").exists():
+        lab = json.loads((d / "labels.json").read_text())
+        labels = lab.get("labels", lab) if isinstance(lab, dict) else lab
+    if t.folder == "squad_v1.1":  # Prompt2Model scored dev rows 1000-5999 (hf_index)
+        idx = [r for r in test if 1000 <= int(r.get("hf_index", -1)) <= 5999]
+        train, test = [r for r in test if int(r.get("hf_index", -1)) < 1000], idx or test
+    if not train:
+        train, test = test[:t.demos], test[t.demos:]
+    return train, test, [str(x) for x in labels]
+
+
+def description(t: SuiteTask, train: list[dict], labels: list[str], seed: int = 0) -> str:
+    """Instruction + 3-5 demonstrations drawn from the train split (one per label first)."""
+    rng = random.Random(seed)
+    pool = list(train)
+    rng.shuffle(pool)
+    demos: list[dict] = []
+    for lab in labels:
+        hit = next((r for r in pool if str(r["output"]) == lab and r not in demos), None)
+        if hit and len(demos) < max(t.demos, 5):
+            demos.append(hit)
+    for r in pool:
+        if len(demos) >= max(3, t.demos):
+            break
+        if r not in demos:
+            demos.append(r)
+    shots = "; ".join(f"'{' '.join(str(r['input']).split())[:200]}' -> {r['output']}" for r in demos[:5])
+    return f"{t.instruction} Examples: {shots}"
+
+
+def make_catalog(root: Path, name: str, train: list[dict], card: str) -> Path:
+    """A catalog folder holding only the train split of one task."""
+    ds = root / name
+    ds.mkdir(parents=True, exist_ok=True)
+    with (ds / "train.jsonl").open("w", encoding="utf-8") as f:
+        for r in train:
+            f.write(json.dumps({"input": r["input"], "output": r["output"]}, ensure_ascii=False) + "\n")
+    (ds / "README.md").write_text(f"---\nlicense: other\n---\n{card}\n", encoding="utf-8")
+    return root
+
+
+def sizes_for(mode: str, tiny: bool):
+    from agent.context import Sizes
+
+    s = Sizes.tiny() if tiny else Sizes(synth_per_round=24, max_retrieved_rows=2000, eval_rows=200,
+                                        teacher_eval_rows=10, train_minutes=4.0)
+    if mode == "retrieved":
+        s.synth_per_round = 0
+    return s
+
+
+def run_one(task: str, mode: str, home: Path, work: Path, *, tiny: bool = False, data: Path = DATA,
+            teacher_limit: int | None = None, test_limit: int | None = None) -> dict:
+    """One autopilot session for (task, mode), then the exported student on the real test split."""
+    from agent.context import AgentContext
+    from agent.sessions import Sessions
+    from tools.contracts import TaskSpec
+    from tools.evaluate import evaluate
+    from tools.settings import Settings
+
+    t = TASKS[task]
+    train, test, labels = task_data(t, data)
+    desc = description(t, train, labels)
+    catalogs = []
+    if mode in ("retrieved", "both"):
+        catalogs = [str(make_catalog(work / f"catalog-{task}", t.folder.replace(".", "_"), train, t.card))]
+    settings = Settings(home=home)
+    stages: dict[str, float] = {}
+    last = [time.monotonic()]
+
+    def on_event(kind, payload):
+        if kind == "node":
+            now = time.monotonic()
+            stages[payload["node"]] = round(stages.get(payload["node"], 0.0) + now - last[0], 1)
+            last[0] = now
+
+    t0 = time.monotonic()
+    sessions = Sessions(settings)
+    ctx = AgentContext.create(settings, autopilot=True, sizes=sizes_for(mode, tiny), on_event=on_event)
+    turn = sessions.start(desc, ctx, catalogs=catalogs, budget={"max_rounds": 1})
+    st = turn.state
+    row: dict = {"task": task, "mode": mode, "session_id": turn.session_id, "done": turn.done,
+                 "error": st.get("error") or None, "stages_s": stages,
+                 "session_s": round(time.monotonic() - t0, 1), "spent": st.get("spent"),
+                 "chosen_data": [c.get("id") for c in st.get("chosen_data") or []],
+                 "in_loop": (st.get("best") or {}).get("summary")}
+    best = (st.get("best") or {}).get("result") or {}
+    if not best.get("model_path"):
+        row["message"] = turn.message[-500:]
+        return row
+    spec = TaskSpec.model_validate(st["spec"])
+    rows = test[: (test_limit or t.test_limit) if tiny is False else 40]
+    t1 = time.monotonic()
+    result = evaluate(spec, best["model_path"], [{"input": r["input"], "output": r["output"]} for r in rows],
+                      run_id=f"suite-{task}-{mode}", client=ctx.client,
+                      teacher_limit=(teacher_limit or t.teacher_limit) if not tiny else 10,
+                      base_model=best.get("base_model") or "")
+    row["final_eval_s"] = round(time.monotonic() - t1, 1)
+    metric = spec.metric if spec.metric in (result.scores[0].metrics if result.scores else {}) else t.metric
+    for s in result.scores:
+        mv = s.metrics.get(metric)
+        row[s.system] = {"n": s.n, "value": mv.value if mv else None, "low": mv.low if mv else None,
+                         "high": mv.high if mv else None, "latency_ms": s.latency_ms, "params_m": s.params_m}
+    sub = next((v for k, v in result.metrics.items() if "[:" in k), None)
+    if sub and metric in sub:
+        row["student_on_teacher_rows"] = sub[metric].value
+    row["metric"] = metric
+    stu, tch = row.get("student") or {}, row.get("teacher") or {}
+    tparams = tch.get("params_m") or (EMBEDDED_TEACHER_PARAMS_M if ctx.client.is_embedded else None)
+    row["params_ratio"] = round(tparams / stu["params_m"], 1) if tparams and stu.get("params_m") else None
+    row["latency_ratio"] = (round(tch["latency_ms"] / stu["latency_ms"], 1)
+                            if tch.get("latency_ms") and stu.get("latency_ms") else None)
+    calls = ctx.store.query("SELECT count(*) AS n, coalesce(sum(prompt_tokens + completion_tokens), 0) AS tok "
+                            "FROM llm_calls WHERE NOT coalesce(cache_hit, false)")[0]
+    row["llm_calls_total"], row["llm_tokens_total"] = int(calls["n"]), int(calls["tok"])
+    row["teacher_model"] = ctx.client.model_name
+    row["wall_s"] = round(time.monotonic() - t0, 1)
+    return row
+
+
+def fmt(v, nd=3):
+    return "-" if v is None else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
+
+
+def table(rows: list[dict]) -> str:
+    out = ["| task | mode | metric | student (95% CI) | student on teacher rows | teacher | base | "
+           "params ratio (teacher/student) | latency ratio (teacher/student) | data | LLM calls (session) | "
+           "tokens | stage seconds | wall s |", "|" + "---|" * 14]
+    for r in rows:
+        s = r.get("student") or {}
+        ci = f"{fmt(s.get('value'))} [{fmt(s.get('low'))}, {fmt(s.get('high'))}] n={s.get('n')}" if s else \
+            f"failed: {r.get('error') or r.get('message', '')[:80]}"
+        stages = ", ".join(f"{k} {v}" for k, v in (r.get("stages_s") or {}).items())
+        if r.get("final_eval_s") is not None:
+            stages += f", final eval {r['final_eval_s']}"
+        sp = r.get("spent") or {}
+        out.append(f"| {r['task']} | {r['mode']} | {r.get('metric', '-')} | {ci} | "
+                   f"{fmt(r.get('student_on_teacher_rows'))} | {fmt((r.get('teacher') or {}).get('value'))} "
+                   f"(n={(r.get('teacher') or {}).get('n')}) | {fmt((r.get('base') or {}).get('value'))} | "
+                   f"{fmt(r.get('params_ratio'), 1)} | {fmt(r.get('latency_ratio'), 1)} | "
+                   f"{', '.join(r.get('chosen_data') or []) or 'synthetic only'} | {sp.get('llm_calls')} | "
+                   f"{sp.get('tokens')} | {stages} | {r.get('wall_s', r.get('session_s'))} |")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m evals.suites", description=__doc__.splitlines()[0])
+    ap.add_argument("--suite", required=True, choices=sorted(SUITES))
+    ap.add_argument("--tasks", default="", help="comma-separated subset of the suite's tasks")
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--tiny", action="store_true", help="tiny sizes (a check of the harness)")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-write", action="store_true", help="don't append to evals/RESULTS.md")
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--keep", type=Path, default=None, help="keep P2M_HOMEs here (default: a temp dir)")
+    args = ap.parse_args(argv)
+    tasks = [x for x in args.tasks.split(",") if x] or SUITES[args.suite]
+    modes = [m for m in args.modes.split(",") if m]
+    root = args.keep or Path(tempfile.mkdtemp(prefix="p2m-suite-"))
+    t0 = time.monotonic()
+    rows = []
+    for task in tasks:
+        home = root / task / "home"  # one home per task: the teacher's answers are cached across modes
+        for mode in modes:
+            try:
+                r = run_one(task, mode, home, root / task, tiny=args.tiny, data=args.data)
+            except Exception as e:  # noqa: BLE001 - one failed task must not lose the others' numbers
+                r = {"task": task, "mode": mode, "error": f"{type(e).__name__}: {e}"[:300]}
+            rows.append(r)
+            print(json.dumps(r, default=str) if args.json else table([r]).splitlines()[-1], flush=True)
+    total = round(time.monotonic() - t0, 1)
+    if args.keep is None:
+        shutil.rmtree(root, ignore_errors=True)
+    body = table(rows)
+    if args.json:
+        print(json.dumps({"suite": args.suite, "rows": rows, "wall_s": total}, default=str))
+    else:
+        print(body)
+    if not args.no_write:
+        from evals.faults import append_results
+
+        teacher = next((r.get("teacher_model") for r in rows if r.get("teacher_model")), "?")
+        cmd = "python -m evals.suites " + " ".join(argv if argv is not None else sys.argv[1:])
+        append_results(f"Suite {args.suite}{' (tiny)' if args.tiny else ''} (issue 8)",
+                       f"Command: `{cmd}`; teacher: {teacher}; total wall time {total} s. Demonstrations "
+                       "from each train split; catalog = the train split only; scored on the real test "
+                       "split (teacher and base on its first rows).\n\n" + body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
