@@ -149,6 +149,11 @@ SOURCES = {"retrieved": run_retrieved}
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    if any(a == "--suite" or a.startswith("--suite=") for a in args_in):
+        from evals.suites import main as suites_main  # whole-loop suites: smoke | paper | classification
+
+        return suites_main(args_in)
     ap = argparse.ArgumentParser(prog="python -m evals.tasks", description=__doc__.split("\n")[0])
     ap.add_argument("--task", required=True, choices=sorted(TASKS))
     ap.add_argument("--source", default="retrieved", choices=sorted(SOURCES))
