@@ -97,6 +97,11 @@ def split_validation(rows: list[dict], fraction: float, cap: int, seed: int,
             k = round(len(group) * n_val / len(rows)) if len(group) > 1 else 0
             val += group[:k]
             train += group[k:]
+        if not val:  # every label too small for its share (e.g. 19 rows over 5 labels): hold out one row
+            big = max(by.values(), key=len)
+            if len(big) > 1:
+                val = [next(r for r in train if r["output"] == big[0]["output"])]
+                train.remove(val[0])
         rng.shuffle(train)
         return train, val
     idx = list(range(len(rows)))
