@@ -276,3 +276,15 @@ def test_bad_cli_input(tmp_path, case):
     if case == "sql_write":
         code, text = cli(["sql", "--json", "SELECT count(*) AS n FROM examples"])
         assert code == 0  # the table is still there
+
+
+def test_few_rows_over_many_labels_still_get_a_validation_slice():
+    """19 rows over 5 labels: every label's share rounded to 0 and frozen_lr crashed on an
+    empty validation set ('torch.cat(): expected a non-empty list of Tensors')."""
+    from tools.train.data import split_validation
+
+    counts = {"DESC": 9, "LOC": 4, "HUM": 3, "ABBR": 2, "ENTY": 1}
+    rows = [{"input": f"{lab} question {i}", "output": lab} for lab, n in counts.items() for i in range(n)]
+    train, val = split_validation(rows, 0.1, 500, 42, stratify=True)
+    assert val and len(train) + len(val) == len(rows)
+    assert not {r["input"] for r in val} & {r["input"] for r in train}
