@@ -31,7 +31,8 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     eval_source = state.get("eval_source") or ""
     if not test:  # nothing held out: the user's own examples are all there is
         test = [d for d in spec.demonstrations]
-        eval_source = f"the {len(test)} examples you gave (tiny; not a real test split)"
+        eval_source = (f"the {len(test)} examples you gave (also used for training, so optimistic; "
+                       "not a real test split)")
     if not test:
         return {**say("There is nothing to evaluate on: no test split and no examples.", "error"),
                 "error": "no_test"}
