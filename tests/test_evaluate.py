@@ -180,3 +180,17 @@ def test_causal_student_and_untuned_base_rows(tmp_path):
     out = evaluate(spec, res["model_path"], text_rows(6), run_id="g", base=untuned_causal(llama, spec.instruction, 8))
     assert [s.system for s in out.scores] == ["student", "base"]
     assert {"chrf", "exact_match"} <= set(out.scores[0].metrics)
+
+
+def test_a_teacher_that_never_answers_gets_no_score_row(cls_model):
+    from tools.evaluate import evaluate
+    from tools.evaluate.systems import zero_shot_embedding
+    from tools.llm import LLMError
+
+    model_path, bert = cls_model
+    test = [{"input": "where is the capital city", "output": "LOC"},
+            {"input": "who was born in the year", "output": "HUM"}]
+    down = {t["input"]: LLMError("endpoint down") for t in test}
+    res = evaluate(SPEC, model_path, test, run_id="r2", client=FakeClient(down),
+                   base=zero_shot_embedding(bert, SPEC.labels))
+    assert [s.system for s in res.scores] == ["student", "base"]

@@ -36,9 +36,12 @@ def export(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if ctx.store is not None:
         ctx.store.record("events", {"session_id": sid, "kind": "export",
                                     "payload": {"path": str(folder), "round": s["round"]}})
-    verdict = ("The student beats the teacher." if s.get("teacher") is not None and
-               (s.get("student") or 0) > s["teacher"] else
-               "The student does not beat the teacher yet; see the card's limits.")
+    if s.get("teacher") is None:
+        verdict = "The teacher could not be scored (its calls failed); the student is compared with the base model only."
+    elif (s.get("student") or 0) > s["teacher"]:
+        verdict = "The student beats the teacher."
+    else:
+        verdict = "The student does not beat the teacher yet; see the card's limits."
     msg = (f"Done. Exported round {s['round']} to {folder}\n"
            f"Evaluated on {s.get('eval_source')}.\n```\n{summary_table(result)}\n```\n{verdict}\n"
            f"Try it: python {folder}/predict.py \"your text\"   |   demo: python {folder}/demo.py")

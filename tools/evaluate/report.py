@@ -62,9 +62,13 @@ def evaluate(spec: TaskSpec, model_path: str | Path, test, *, run_id: str, clien
     if client is not None:
         tch = systems.teacher(client, spec)
         tpreds = systems.timed_predict(tch, sub_in)
-        row = _score(tch, kind, tpreds, sub_gold, seed)
-        row.metrics["unparseable_rate"] = MetricValue(value=tch.unparseable / n_sub)
-        scores.append(row)
+        if tch.errors == n_sub:  # never answered: no score, rather than a measured-looking 0
+            log.warning("teacher row skipped: all %d calls to %s failed", n_sub, tch.name)
+        else:
+            row = _score(tch, kind, tpreds, sub_gold, seed)
+            row.metrics["unparseable_rate"] = MetricValue(value=tch.unparseable / n_sub)
+            row.metrics["error_rate"] = MetricValue(value=tch.errors / n_sub)
+            scores.append(row)
     try:
         bas = base or default_base(spec, base_model)
         scores.append(_score(bas, kind, systems.timed_predict(bas, sub_in), sub_gold, seed))

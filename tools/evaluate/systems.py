@@ -29,6 +29,8 @@ class System:
     notes: list[str] = field(default_factory=list)
     latency_ms: float | None = None
     unparseable: int = 0
+    errors: int = 0
+    """Calls that failed outright (no reply): a teacher with only errors is unavailable."""
 
 
 def timed_predict(system: System, texts: list[str], one_by_one: int = 0) -> list[str | None]:
@@ -68,6 +70,7 @@ def teacher(client, spec: TaskSpec, max_tokens: int = 64, concurrency: int = 1) 
         out: list[str | None] = []
         for r in replies:
             if isinstance(r, Exception):
+                sys_.errors += 1
                 out.append(None)
             elif spec.kind == "classification":
                 out.append(parse_label(r, spec.labels))
