@@ -9,6 +9,7 @@ cache and resumable training jobs make the repeated step cheap.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,11 @@ from langgraph.types import Command
 from agent.context import AgentContext, Sizes
 from agent.graph import make_graph
 from agent.state import last_assistant
+
+
+def valid_session_id(session_id: str) -> bool:
+    """Session ids become folder names (runs/<id>, uploads/<id>): no separators, no '..'."""
+    return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", session_id or "")) and ".." not in session_id
 
 
 @dataclass
@@ -66,6 +72,8 @@ class Sessions:
               budget: dict | None = None) -> Turn:
         """A new session for `description`; runs until the first pause or the end."""
         session_id = session_id or uuid.uuid4().hex[:12]
+        if not valid_session_id(session_id):  # it names folders under P2M_HOME: no paths
+            raise ValueError(f"session id {session_id[:80]!r} is not valid: use letters, digits, '.', '-', '_'")
         ctx.client.session_id = session_id
         inputs = {"session_id": session_id, "description": description,
                   "messages": [{"role": "user", "content": description, "kind": "description"}],

@@ -118,7 +118,10 @@ class WebBackend:
         """Start a session (no sid / unknown sid) or answer its pending question."""
         if sid and self.sessions.exists(sid):
             return self.sessions.reply(sid, text, self.context(sid, on_event))
-        sid = sid or uuid.uuid4().hex[:12]
+        from agent.sessions import valid_session_id
+
+        if not (sid and valid_session_id(sid)):  # ?session= comes from the URL: never a path
+            sid = uuid.uuid4().hex[:12]
         data = self.keep_uploads(sid, files) if files else []
         return self.sessions.start(text, self.context(sid, on_event), session_id=sid, data_files=data)
 
