@@ -288,3 +288,16 @@ def test_few_rows_over_many_labels_still_get_a_validation_slice():
     train, val = split_validation(rows, 0.1, 500, 42, stratify=True)
     assert val and len(train) + len(val) == len(rows)
     assert not {r["input"] for r in val} & {r["input"] for r in train}
+
+
+@pytest.mark.parametrize("sid", ["../../evil", "/tmp/abs", "a/b", "..", ""])
+def test_session_ids_cannot_name_paths(tmp_path, srv, sid):
+    """The web UI takes ?session=ID from the URL; ids name folders under P2M_HOME."""
+    from agent.sessions import valid_session_id
+
+    assert not valid_session_id(sid)
+    if sid:
+        with pytest.raises(ValueError, match="session id"):
+            run_graph(tmp_path, srv, TICKETS, session_id=sid)
+        assert not (tmp_path / "evil").exists() and not (tmp_path / "home" / "evil").exists()
+    assert valid_session_id("3f2a9c0d1e4b") and valid_session_id("C123-1700000000.123")
