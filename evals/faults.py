@@ -507,12 +507,18 @@ def main(argv=None) -> int:
               "catalog's rows train the student, and every synthetic request fails (reported in the "
               "round's data report). The teacher is then reported with a score of 0.0 on the test "
               "split although it never answered: it reads as a measured score, not as 'unavailable'.",
-              "- Bad inputs (`tests/test_bad_inputs.py`, 48 cases: empty/huge/binary/NUL/non-English "
+              "- Bad inputs (`tests/test_bad_inputs.py`, 54 cases: empty/huge/binary/NUL/non-English "
               "descriptions, prompt injection in the description, a user file and a dataset card, "
               "ragged/latin-1/UTF-16/binary/empty/header-only CSVs, labels with commas and newlines, "
               "directories as files, files with no usable columns, corrupt parquet, path traversal in "
               "export names and session ids, bad SQL): no traceback, a message for the user, the fake "
               "API key never in any output, state, prompt or file under P2M_HOME.",
+              "- Bugs these suites found (fixed in separate commits): user CSVs in latin-1/UTF-16 or with one "
+              "ragged row, and JSONL files with one bad line, were rejected whole (tools/hub/content.py); "
+              "a stratified validation split of 19 rows over 5 labels came out empty and training crashed "
+              "(tools/train/data.py); `?session=../../x` in the web UI wrote outside P2M_HOME "
+              "(agent/sessions.py, ui/web.py). Open: a kill -9 of the CLI leaves the training worker "
+              "running (own session group), and a resume starts a second worker on the same run folder.",
               "- Load (`tests/test_load.py`): 8 autopilot sessions at once on one P2M_HOME (6 threads "
               "+ 2 processes) through `agent.sessions.Sessions`, real retrieval and synthetic data, "
               "scripted training: all complete, every example used is on record under its session, "
