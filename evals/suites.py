@@ -275,6 +275,14 @@ def main(argv=None) -> int:
             print(json.dumps(r, default=str) if args.json else table([r]).splitlines()[-1], flush=True)
     total = round(time.monotonic() - t0, 1)
     fix_latency(rows)
+    from tools.llm.embedded import stop
+    from tools.settings import Settings
+
+    for task in tasks:  # the embedded server outlives its clients by design: stop the suite's own
+        try:
+            stop(Settings(home=root / task / "home"))
+        except Exception:  # noqa: BLE001 - cleanup only
+            pass
     if args.keep is None:
         shutil.rmtree(root, ignore_errors=True)
     body = table(rows)
