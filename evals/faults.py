@@ -502,11 +502,10 @@ def main(argv=None) -> int:
         kinds = "429, 500, timeout, truncated" if r["rate"] < 1 else "500, 429"
         fl = ", ".join(f"{k} {v}" for k, v in sorted(r["faults"].items()))
         lines.append(f"| {r['rate']:.0%} | {kinds} | {r['requests']} | {fl} | {outcome} | "
-                     f"{r['student']} / {r['teacher']} | {'YES' if r['traceback'] else 'no'} | {r['seconds']} |")
+                     f"{r['student']} / {r['teacher'] if r['teacher'] is not None else 'no score (never answered)'} | {'YES' if r['traceback'] else 'no'} | {r['seconds']} |")
     lines += ["", "- At 100% the run still completes: intake falls back to reading the text, the "
               "catalog's rows train the student, and every synthetic request fails (reported in the "
-              "round's data report). The teacher is then reported with a score of 0.0 on the test "
-              "split although it never answered: it reads as a measured score, not as 'unavailable'.",
+              "round's data report); the teacher, which never answered, gets no score row.",
               "- Bad inputs (`tests/test_bad_inputs.py`, 54 cases: empty/huge/binary/NUL/non-English "
               "descriptions, prompt injection in the description, a user file and a dataset card, "
               "ragged/latin-1/UTF-16/binary/empty/header-only CSVs, labels with commas and newlines, "
