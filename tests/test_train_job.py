@@ -81,3 +81,31 @@ def test_same_worker_runs_under_accelerate_with_two_cpu_processes(tmp_path):
     assert len(starts) == 1  # only the main process writes progress
     # 54 train rows, batch 8 per process, 2 processes -> 4 steps per epoch, 12 in all.
     assert res["global_step"] == 12
+
+
+def test_worker_dies_with_the_process_that_started_it():
+    """A killed CLI must not leave its training worker running beside the resumed one."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import subprocess, sys, time\n"
+            "from tools.train.job import _die_with_parent\n"
+            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],"
+            " preexec_fn=_die_with_parent, start_new_session=True)\n"
+            "print(p.pid, flush=True)\ntime.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the worker outlived the process that started it")

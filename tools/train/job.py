@@ -25,6 +25,22 @@ from tools.train.config import TrainConfig
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def _die_with_parent() -> None:
+    """In the worker, before exec: SIGKILL it when the process that started it dies.
+
+    Without this a killed CLI or UI leaves its worker training, and the resumed
+    session would start a second worker on the same run folder. Resuming from
+    the last checkpoint is what picks the work up again. Linux only; a no-op elsewhere.
+    """
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class TrainJob:
     """One worker subprocess for one TrainConfig."""
 
@@ -56,7 +72,8 @@ class TrainJob:
                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
         log = open(self.cfg.path("worker.log"), "ab")
         self.proc = subprocess.Popen(self.command(path), cwd=REPO_ROOT, env=env, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         log.close()
         return self
 
