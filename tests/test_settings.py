@@ -50,3 +50,16 @@ def test_secrets_collected_for_redaction(monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-slack-secret-1")
     s = Settings(openai_api_key="sk-passed-secret-99")
     assert {"sk-passed-secret-99", "xoxb-slack-secret-1"} <= set(s.secrets())
+
+
+def test_no_cache_flag_turns_the_llm_cache_off(monkeypatch):
+    from typer.testing import CliRunner
+
+    from tools.settings import get_settings
+    from ui.cli import app
+
+    monkeypatch.setenv("P2M_CACHE", "1")
+    assert get_settings().cache is True
+    result = CliRunner().invoke(app, ["--no-cache", "llm", "status", "--json"])
+    assert result.exit_code == 0, result.output
+    assert get_settings().cache is False

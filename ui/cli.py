@@ -20,6 +20,21 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold API keys
 )
+
+
+@app.callback()
+def options(no_cache: bool = typer.Option(
+        False, "--no-cache", help="Don't reuse cached LLM replies (every call is paid again).")) -> None:
+    """Options for every command, e.g. `p2m --no-cache run ...`."""
+    if no_cache:
+        import os
+
+        from tools.settings import get_settings
+
+        os.environ["P2M_CACHE"] = "0"
+        get_settings.cache_clear()
+
+
 app.add_typer(cli_llm.app, name="llm")
 app.add_typer(cli_hub.app, name="hub")
 cli_agent.register(app)
