@@ -516,8 +516,8 @@ def main(argv=None) -> int:
               "ragged row, and JSONL files with one bad line, were rejected whole (tools/hub/content.py); "
               "a stratified validation split of 19 rows over 5 labels came out empty and training crashed "
               "(tools/train/data.py); `?session=../../x` in the web UI wrote outside P2M_HOME "
-              "(agent/sessions.py, ui/web.py). Open: a kill -9 of the CLI leaves the training worker "
-              "running (own session group), and a resume starts a second worker on the same run folder.",
+              "(agent/sessions.py, ui/web.py); a kill -9 of the CLI left the training worker running and a "
+              "resume started a second one (the worker now dies with its parent).",
               "- Load (`tests/test_load.py`): 8 autopilot sessions at once on one P2M_HOME (6 threads "
               "+ 2 processes) through `agent.sessions.Sessions`, real retrieval and synthetic data, "
               "scripted training: all complete, every example used is on record under its session, "

@@ -41,10 +41,14 @@ def _stop_embedded(home: Path) -> None:
     stop it; several leaked servers slow every later test on 2 cores.
     """
     if (home / "llm" / "server.json").exists():
-        from tools.llm.embedded import stop
+        from tools.llm import embedded
         from tools.settings import Settings
 
-        stop(Settings(home=home))
+        settings = Settings(home=home)
+        state = embedded._read_state(settings)
+        embedded.stop(settings)
+        if state:  # belt and braces: never leak a server, even if stop() regressed
+            embedded._terminate(int(state["pid"]), state.get("proc_start"), wait_s=5)
 
 
 @pytest.fixture

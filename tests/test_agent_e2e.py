@@ -6,35 +6,13 @@ path a user runs (`p2m run --yes`), in a subprocess with its own P2M_HOME.
 
 import json
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-BILLING = ["I was charged twice for my plan", "Please refund my last invoice", "My card payment failed",
-           "Why is my bill higher this month", "Cancel the extra charge on my account"]
-TECH = ["The app crashes when I log in", "I can't reset my password", "The website shows error 500",
-        "Sync stopped working on my phone", "Uploads fail with a timeout"]
-OTHER = ["Do you have an office in Berlin", "I love your product, thanks", "Can I talk to sales",
-         "What are your opening hours", "Is there a student discount program"]
-
-
-def make_catalog(root: Path) -> Path:
-    """A local catalog with one support-ticket dataset (train and test files and a card)."""
-    ds = root / "support_tickets"
-    ds.mkdir(parents=True)
-    rng = random.Random(0)
-    rows = [{"text": f"{t} {suffix}".strip(), "label": lab}
-            for lab, texts in (("billing", BILLING), ("technical", TECH), ("other", OTHER))
-            for t in texts for suffix in ("", "please", "today", "asap")]
-    rng.shuffle(rows)
-    for split, part in (("train", rows[:45]), ("test", rows[45:])):
-        (ds / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
-    (ds / "README.md").write_text("---\nlicense: cc0-1.0\n---\nCustomer support tickets "
-                                  "classified as billing, technical or other.\n")
-    return root
+from evals.faults import make_catalog  # the same tiny support-ticket catalog as the fault harness
 
 
 @pytest.mark.slow

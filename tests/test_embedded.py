@@ -7,7 +7,6 @@ what it started in a finalizer so no process outlives the run.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,12 +24,8 @@ _SNIPPET = ("import json; from tools.settings import Settings; from tools.llm im
 
 @pytest.fixture
 def settings(p2m_home):
-    s = Settings()
-    yield s
-    st = embedded._read_state(s)
-    embedded.stop(s)
-    if st:  # belt and braces: never leak a server, even if stop() regressed
-        embedded._terminate(int(st["pid"]), st.get("proc_start"), wait_s=5)
+    """Settings on this test's P2M_HOME; conftest stops any server started under it."""
+    return Settings()
 
 
 def _spawn_ensure() -> subprocess.Popen:

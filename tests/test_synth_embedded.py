@@ -10,8 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_synth_prompts import SPEC
-from tools.llm import LLMClient, WEAK_TEACHER_NOTE
-from tools.llm import embedded
+from tools.llm import WEAK_TEACHER_NOTE, LLMClient, embedded
 from tools.settings import Settings
 from tools.store import Store
 from tools.synth import SynthConfig, generate_round
@@ -19,12 +18,8 @@ from tools.synth import SynthConfig, generate_round
 
 @pytest.fixture
 def settings(p2m_home):
-    s = Settings()
-    yield s
-    st = embedded._read_state(s)
-    embedded.stop(s)
-    if st:  # never leak a server
-        embedded._terminate(int(st["pid"]), st.get("proc_start"), wait_s=5)
+    """Settings on this test's P2M_HOME; conftest stops any server started under it."""
+    return Settings()
 
 
 @pytest.mark.slow
