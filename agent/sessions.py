@@ -97,9 +97,19 @@ class Sessions:
         snap = self.graph.get_state(self.config(session_id))
         if not snap.values:
             raise KeyError(f"No session {session_id!r}. `p2m sessions list` shows the saved ones.")
-        if snap.interrupts or not snap.next:
+        if snap.interrupts:
             return self._turn(session_id, [])
+        if not snap.next:
+            if not self._ended_without_outcome(snap.values):
+                return self._turn(session_id, [])
+            # A kill between a step's writes and its checkpoint can end the graph with
+            # neither an export nor an error: decide again from the last evaluation.
+            self.graph.update_state(self.config(session_id), {}, as_node="evaluate")
         return self._run(None, session_id, ctx)
+
+    @staticmethod
+    def _ended_without_outcome(values: dict) -> bool:
+        return bool(values.get("rounds")) and not values.get("export_path") and not values.get("error")
 
     def state(self, session_id: str) -> Turn:
         """The session as it stands (no graph step runs)."""

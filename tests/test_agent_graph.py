@@ -217,3 +217,18 @@ def test_make_it_better_with_no_task_asks_what_to_do_or_stops_on_autopilot(tmp_p
     sessions2, ctx2 = make(tmp_path / "b", fake, Script(), autopilot=True)
     turn = sessions2.start("make it better", ctx2)
     assert turn.done and turn.state["error"] == "too_vague"
+
+
+def test_resume_of_a_run_that_ended_without_an_outcome_decides_again(tmp_path):
+    from langgraph.types import Command
+
+    script = Script(scores=[0.9])
+    lost = {**script.overrides(), "decide": lambda state, runtime: Command(goto="__end__")}
+    settings = Settings(home=tmp_path / "home")
+    ctx = AgentContext.create(settings, chat_model=intake_fake(), autopilot=True, sizes=Sizes.tiny())
+    turn = Sessions(settings, overrides=lost).start(TICKETS, ctx, session_id="s2")
+    assert turn.done and not turn.state.get("export_path")  # as if decide's branch was lost
+    sessions2, ctx2 = make(tmp_path, intake_fake(), script, autopilot=True)
+    turn = sessions2.resume("s2", ctx2)
+    assert turn.done and turn.state["export_path"] == "/exports/x"
+    assert turn.state["decisions"][-1]["action"] == "export"
