@@ -85,3 +85,14 @@ def test_decide_stops_on_calls_budget():
                     budget=Budget(max_llm_calls=10))
     action, reason = choose(spec, _state(0.1), 10, True)
     assert action == "export" and "10 of 10 LLM calls" in reason
+
+
+def test_words_inside_demonstrations_do_not_decide_kind_or_labels():
+    # A reading-comprehension context mentions "labeled ... as red or blue": not the task's labels.
+    text = ("Answer the question by copying the answer span from the context. Examples: "
+            "'Question: Which team won? Context: The cars were labeled as red or blue, and the red "
+            "team won the sentiment contest.' -> the red team; "
+            "'Question: Where? Context: It was held in Paris.' -> Paris")
+    spec = parse_description(text)
+    assert spec.kind == "extraction" and spec.labels == []
+    assert [d.output for d in spec.demonstrations] == ["the red team", "Paris"]

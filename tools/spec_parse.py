@@ -90,8 +90,11 @@ def parse_description(text: str) -> TaskSpec:
         raise ValueError("The task description is empty. Describe the task in a sentence or "
                          "two, ideally with a few examples like 'input' -> output.")
     demos = find_demonstrations(text)
-    labels = find_labels(text)
-    kind = guess_kind(text, labels)
+    # Labels and verbs are read from the instruction only: a demonstration's text (a SQuAD
+    # context, a tweet) says "tagged", "as X or Y" without being about the task.
+    head = instruction_of(text)
+    labels = find_labels(head)
+    kind = guess_kind(head, labels)
     if kind == "classification":
         # Demo outputs are labels too; keep the listed order, add unseen ones.
         for d in demos:

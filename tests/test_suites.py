@@ -1,0 +1,68 @@
+"""The benchmark harness keeps test rows out of training and demonstrations (evals/suites.py)."""
+
+import json
+
+from evals import suites
+
+
+def _write(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_squad_scores_the_papers_rows_and_trains_on_the_rest(tmp_path):
+    rows = [{"input": f"Question: q{i}? Context: c{i}", "output": f"a{i}", "hf_index": i}
+            for i in range(0, 7000, 50)]
+    _write(tmp_path / "squad_v1.1" / "test.jsonl", rows)
+    train, test, labels = suites.task_data(suites.TASKS["squad"], tmp_path)
+    assert test and all(1000 <= r["hf_index"] <= 5999 for r in test)
+    assert train and not any(1000 <= r["hf_index"] <= 5999 for r in train)
+    assert len(train) + len(test) == len(rows) and labels == []
+
+
+def test_demonstrations_come_from_train_never_test(tmp_path):
+    _write(tmp_path / "trec" / "train.jsonl",
+           [{"input": f"train question {i}", "output": lab} for i, lab in enumerate(["HUM", "LOC", "NUM"] * 4)])
+    _write(tmp_path / "trec" / "test.jsonl", [{"input": "secret test question", "output": "HUM"}])
+    (tmp_path / "trec" / "labels.json").write_text(json.dumps(["HUM", "LOC", "NUM"]))
+    t = suites.TASKS["trec"]
+    train, test, labels = suites.task_data(t, tmp_path)
+    desc = suites.description(t, train, labels)
+    assert "secret test question" not in desc
+    assert all(f"-> {lab}" in desc for lab in labels)  # one demonstration per label first
+
+
+def test_test_only_task_demonstrates_from_rows_it_does_not_score(tmp_path):
+    rows = [{"input": f"[Posted: 2013-01-0{i}] today", "output": f"today == 2013-01-0{i}"} for i in range(1, 9)]
+    _write(tmp_path / "temporal_p2m" / "test.jsonl", rows)
+    t = suites.TASKS["temporal"]
+    train, test, _ = suites.task_data(t, tmp_path)
+    assert len(train) == t.demos and not {r["input"] for r in train} & {r["input"] for r in test}
+
+
+def test_mconala_retrieves_english_conala_and_catalog_holds_only_input_output(tmp_path):
+    _write(tmp_path / "conala_en" / "train.jsonl",
+           [{"input": "sort list x", "output": "x.sort()", "question_id": 1}])
+    rows = suites.retrieved_rows(suites.TASKS["mconala"], [], tmp_path)
+    assert rows[0]["output"] == "x.sort()"
+    cat = suites.make_catalog(tmp_path / "cat", "conala_en", rows, "CoNaLa card")
+    written = [json.loads(x) for x in (cat / "conala_en" / "train.jsonl").read_text().splitlines()]
+    assert written == [{"input": "sort list x", "output": "x.sort()"}]
+    assert "CoNaLa card" in (cat / "conala_en" / "README.md").read_text()
+
+
+def test_sizes_per_mode_and_kind():
+    assert suites.sizes_for("retrieved", False).synth_per_round == 0
+    assert suites.sizes_for("synthetic", False).synth_per_round > 0
+    assert suites.sizes_for("both", False, "generation").eval_rows < suites.sizes_for("both", False).eval_rows
+
+
+def test_paper_anchor_printed_beside_ours_on_one_scale():
+    text = suites.anchor_lines([
+        {"task": "squad", "mode": "both", "metric": "exact_match", "student": {"value": 0.25}},
+        {"task": "mconala", "mode": "retrieved", "metric": "chrf", "student": {"value": 20.5}},
+        {"task": "trec", "mode": "both", "metric": "accuracy", "student": {"value": 0.9}},
+    ])
+    assert "ours 25.0 exact_match vs Prompt2Model's gpt-3.5-turbo anchor 42.1" in text
+    assert "ours 20.5 chrf" in text and "37.3" in text
+    assert "trec" not in text
