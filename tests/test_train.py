@@ -75,6 +75,34 @@ def test_causal_prompt_tokens_are_masked(llama):
     assert encode_rows(tok, [{"input": "hello friend", "output": "hello"}], "Echo.", n_prompt)[1] == 1
 
 
+def test_causal_max_length_grows_to_hold_long_rows(llama):
+    from transformers import AutoTokenizer
+
+    from tools.train.causal import fit_max_length
+
+    tok = AutoTokenizer.from_pretrained(llama)
+    short = [{"input": "hello friend", "output": "hello"}] * 20
+    long = [{"input": "Question: who is the person? Context: " + "the city of the river " * 40,
+             "output": "the person"}] * 20
+    assert fit_max_length(tok, short, "Echo.", 128) == 128
+    n = fit_max_length(tok, long, "Echo.", 128)
+    assert 128 < n <= 512  # a fixed 128 would cut every answer off (the row would be dropped)
+    assert fit_max_length(tok, long, "Echo.", 128, cap=200) == 200
+
+
+def test_causal_prediction_cuts_the_input_not_the_assistant_marker(llama):
+    from tools.train.predictor import Predictor
+
+    p = Predictor(llama, meta={"format": "causal-lm", "instruction": "Echo.", "max_new_tokens": 8})
+    text = "where is the capital city " * 200  # far past the 256-position context
+    prompt = p._prompt(text, 8)
+    assert prompt.rstrip().endswith("assistant")
+    assert len(p.tokenizer(prompt, add_special_tokens=False)["input_ids"]) <= 256 - 8
+    assert p._prompt("hello friend", 8).count("hello friend") == 1  # short inputs untouched
+    [out] = p.predict([text])
+    assert isinstance(out, str)
+
+
 @pytest.mark.parametrize("method", ["causal_full", "causal_lora"])
 def test_causal_lm_trains_and_saves_plain_model(tmp_path, llama, method):
     from tools.train.predictor import load

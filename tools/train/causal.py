@@ -36,6 +36,17 @@ def encode_rows(tok, rows, instruction: str, max_length: int) -> tuple[list[dict
     return out, dropped
 
 
+def fit_max_length(tok, rows, instruction: str, floor: int, cap: int = 512) -> int:
+    """Token length that holds 95% of the rows whole (prompt + answer), between floor and cap.
+
+    A fixed 128 dropped most reading-comprehension rows, whose context alone is longer."""
+    sample = rows[:: max(1, len(rows) // 400)]
+    lengths = sorted(len(tok(render_prompt(tok, instruction, r["input"]) + r["output"],
+                             add_special_tokens=False)["input_ids"]) + 1 for r in sample)
+    p95 = lengths[int(0.95 * (len(lengths) - 1))] if lengths else floor
+    return int(max(floor, min(cap, p95)))
+
+
 def _max_new_tokens(tok, rows) -> int:
     lengths = sorted(len(tok(r["output"], add_special_tokens=False)["input_ids"]) for r in rows)
     p95 = lengths[int(0.95 * (len(lengths) - 1))] if lengths else 32
@@ -65,12 +76,13 @@ def train_causal(cfg: TrainConfig, base: Path, train, val, batch_size: int, stor
             r=cfg.lora_r, lora_alpha=2 * cfg.lora_r, lora_dropout=0.05, task_type="CAUSAL_LM",
             target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]))
     lr = cfg.learning_rate or default_learning_rate(method)
-    train_ds, dropped = encode_rows(tok, train, cfg.instruction, cfg.max_length)
-    val_ds, _ = encode_rows(tok, val, cfg.instruction, cfg.max_length)
+    max_length = fit_max_length(tok, train, cfg.instruction, cfg.max_length)
+    train_ds, dropped = encode_rows(tok, train, cfg.instruction, max_length)
+    val_ds, _ = encode_rows(tok, val, cfg.instruction, max_length)
     if not train_ds:
         from tools.train.data import DataError
 
-        raise DataError(f"every training row is longer than max_length={cfg.max_length} tokens "
+        raise DataError(f"every training row is longer than max_length={max_length} tokens "
                         "before its answer starts: raise max_length")
     args = hf.training_args(cfg, len(train_ds), lr, batch_size, "loss", False)
     progress, budget, early = hf.callbacks(cfg, store, None)
@@ -87,7 +99,7 @@ def train_causal(cfg: TrainConfig, base: Path, train, val, batch_size: int, stor
         out.save_pretrained(cfg.model_dir)
         tok.save_pretrained(cfg.model_dir)
         hf.write_format(cfg.model_dir, {"format": "causal-lm", "kind": cfg.kind,
-                                        "instruction": cfg.instruction, "max_length": cfg.max_length,
+                                        "instruction": cfg.instruction, "max_length": max_length,
                                         "max_new_tokens": _max_new_tokens(tok, train)})
     progress.emit("end", trainer.state, eval_metric="loss", eval_value=final.get("eval_loss"))
     return {"learning_rate": lr, "train_seconds": secs, "global_step": trainer.state.global_step,

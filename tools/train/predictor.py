@@ -112,15 +112,28 @@ class Predictor:
     def _generate(self, texts: list[str]) -> list[str]:
         import torch
 
-        instruction = self.meta.get("instruction", "")
-        prompts = [render_prompt(self.tokenizer, instruction, t) for t in texts]
-        enc = self.tokenizer(prompts, padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="pt", add_special_tokens=False).to(self.device)
+        new_tokens = int(self.meta.get("max_new_tokens", 64))
+        prompts = [self._prompt(t, new_tokens) for t in texts]
+        enc = self.tokenizer(prompts, padding=True, return_tensors="pt",
+                             add_special_tokens=False).to(self.device)
         with torch.inference_mode():
-            gen = self.model.generate(**enc, max_new_tokens=int(self.meta.get("max_new_tokens", 64)),
+            gen = self.model.generate(**enc, max_new_tokens=new_tokens,
                                       do_sample=False, pad_token_id=self.tokenizer.pad_token_id)
         new = gen[:, enc["input_ids"].shape[1]:]
         return [s.strip() for s in self.tokenizer.batch_decode(new, skip_special_tokens=True)]
+
+    def _prompt(self, text: str, new_tokens: int) -> str:
+        """The chat prompt for one input, its input's tail cut if the whole would not fit the
+        model's context (cutting the rendered prompt would drop the assistant turn marker)."""
+        instruction = self.meta.get("instruction", "")
+        prompt = render_prompt(self.tokenizer, instruction, text)
+        limit = min(getattr(self.model.config, "max_position_embeddings", 2048), 4096) - new_tokens
+        over = len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"]) - limit
+        if over > 0:
+            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            prompt = render_prompt(self.tokenizer, instruction,
+                                   self.tokenizer.decode(ids[:max(1, len(ids) - over - 8)]))
+        return prompt
 
 
 def load(folder: str | Path | None = None, device: str | None = None) -> Predictor:
