@@ -90,6 +90,14 @@ def test_causal_max_length_grows_to_hold_long_rows(llama):
     assert fit_max_length(tok, long, "Echo.", 128, cap=200) == 200
 
 
+def test_causal_batch_shrinks_for_long_rows(tmp_path, llama):
+    long = [{"input": "where is the capital city " * 25, "output": "the city"} for _ in range(24)]
+    res = train_tiny(tmp_path, "causal_full", llama, long, epochs=1, batch_size=32)
+    assert res["status"] == "completed", res["error"]
+    assert 128 < res["max_length"] <= 256  # grown to fit, within the model's 256 positions
+    assert res["batch_size"] < 32 and res["batch_size"] * res["max_length"] <= 4096
+
+
 def test_causal_prediction_cuts_the_input_not_the_assistant_marker(llama):
     from tools.train.predictor import Predictor
 

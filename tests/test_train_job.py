@@ -36,6 +36,21 @@ def test_job_failure_surfaces_the_message(tmp_path):
     assert job.proc.returncode == 2 and "empty" in res["error"]
 
 
+def test_worker_killed_from_outside_says_so_not_a_progress_bar(tmp_path):
+    import os
+    import signal
+
+    cfg = config(tmp_path, tiny_bert(tmp_path / "bert"), cls_rows(), epochs=2)
+    job = TrainJob(cfg).start()
+    cfg.path("worker.log").write_text("Loading weights: 100%|##########| 272/272 [00:00<00:00]\r"
+                                      "Writing shards:  40%|####      | 2/5 [00:01<00:02]\n")
+    os.kill(job.pid, signal.SIGKILL)  # what the kernel's OOM killer does
+    res = job.result()
+    assert res["status"] == "failed" and "killed by SIGKILL" in res["error"]
+    assert "ran out of memory" in res["error"] and "resumes from its last checkpoint" in res["error"]
+    assert "272/272" not in res["error"] and "2/5" not in res["error"]
+
+
 @pytest.mark.slow
 def test_kill_9_then_resume_continues_with_same_data_order(tmp_path):
     base = tiny_llama(tmp_path / "llama")

@@ -36,6 +36,9 @@ def encode_rows(tok, rows, instruction: str, max_length: int) -> tuple[list[dict
     return out, dropped
 
 
+TOKENS_PER_BATCH = 4096  # 32 rows at the 128-token floor, 8 at the 512 cap
+
+
 def fit_max_length(tok, rows, instruction: str, floor: int, cap: int = 512) -> int:
     """Token length that holds 95% of the rows whole (prompt + answer), between floor and cap.
 
@@ -76,7 +79,12 @@ def train_causal(cfg: TrainConfig, base: Path, train, val, batch_size: int, stor
             r=cfg.lora_r, lora_alpha=2 * cfg.lora_r, lora_dropout=0.05, task_type="CAUSAL_LM",
             target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]))
     lr = cfg.learning_rate or default_learning_rate(method)
-    max_length = fit_max_length(tok, train, cfg.instruction, cfg.max_length)
+    positions = getattr(model.config, "max_position_embeddings", 512) or 512
+    max_length = fit_max_length(tok, train, cfg.instruction, min(cfg.max_length, positions),
+                                cap=min(512, positions))
+    # Memory grows with batch x length (the logits alone are batch x length x vocab floats):
+    # 32 x 512 tokens of a 49k-vocab model needed 23 GB and was OOM-killed here.
+    batch_size = max(1, min(batch_size, TOKENS_PER_BATCH // max_length))
     train_ds, dropped = encode_rows(tok, train, cfg.instruction, max_length)
     val_ds, _ = encode_rows(tok, val, cfg.instruction, max_length)
     if not train_ds:
@@ -102,7 +110,8 @@ def train_causal(cfg: TrainConfig, base: Path, train, val, batch_size: int, stor
                                         "instruction": cfg.instruction, "max_length": max_length,
                                         "max_new_tokens": _max_new_tokens(tok, train)})
     progress.emit("end", trainer.state, eval_metric="loss", eval_value=final.get("eval_loss"))
-    return {"learning_rate": lr, "train_seconds": secs, "global_step": trainer.state.global_step,
+    return {"learning_rate": lr, "batch_size": batch_size, "max_length": max_length,
+            "train_seconds": secs, "global_step": trainer.state.global_step,
             "stop_reason": hf.stop_reason(trainer, budget), "rows_too_long_dropped": dropped,
             "validation": {"loss": final.get("eval_loss")}, "lora_r": cfg.lora_r if lora else None,
             "best_checkpoint": trainer.state.best_model_checkpoint}

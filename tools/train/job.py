@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +25,7 @@ from pathlib import Path
 from tools.train.config import TrainConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+_PROGRESS_BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+")  # tqdm: " 40%|####      | 2/5 [...]"
 
 
 def _die_with_parent() -> None:
@@ -121,13 +124,26 @@ class TrainJob:
         try:
             return json.loads(self.cfg.result_path.read_text())
         except FileNotFoundError:
-            tail = self.log_tail()
             return {"run_id": self.cfg.run_id, "status": "failed", "model_path": None,
-                    "error": f"worker exited with code {code} and wrote no result; log tail:\n{tail}"}
+                    "error": self._death_message(code)}
+
+    def _death_message(self, code: int) -> str:
+        if code < 0:  # killed by a signal: on Linux a SIGKILL nobody asked for is the OOM killer
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else -code
+            why = (" (most often the system ran out of memory: lower batch_size or max_length, or "
+                   "pick a smaller base model)") if code == -signal.SIGKILL else ""
+            return (f"the training process was killed by {name}{why}. Starting the same run again "
+                    f"resumes from its last checkpoint. Log tail:\n{self.log_tail(8)}")
+        return f"worker exited with code {code} and wrote no result; log tail:\n{self.log_tail()}"
 
     def log_tail(self, n: int = 20) -> str:
+        """The worker log's last n lines, without progress-bar redraws."""
         p = self.cfg.path("worker.log")
-        return "\n".join(p.read_text(errors="replace").splitlines()[-n:]) if p.exists() else ""
+        if not p.exists():
+            return ""
+        lines = [ln for ln in re.split(r"[\r\n]+", p.read_text(errors="replace"))
+                 if ln.strip() and not _PROGRESS_BAR.search(ln)]
+        return "\n".join(lines[-n:])
 
 
 def run_training(cfg: TrainConfig, on_event: Callable[[dict], None] | None = None,

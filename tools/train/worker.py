@@ -119,7 +119,8 @@ def run(cfg: TrainConfig) -> dict:
 
         info, bs = with_batch_backoff(attempt, cfg.batch_size, retry)
         status = "completed" if info.get("stop_reason") != "time_budget" else "stopped_time_budget"
-        result.update(status=status, model_path=str(cfg.model_dir), batch_size=bs, **info)
+        # A trainer may lower the batch itself (causal: by tokens per batch): its number wins.
+        result.update(status=status, model_path=str(cfg.model_dir), **{"batch_size": bs, **info})
     except DataError as e:
         result.update(error=str(e), error_kind="data")
     except OSError as e:
