@@ -247,9 +247,14 @@ def fmt(v, nd=3):
     return "-" if v is None else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
 
 
+def _pair(student, teacher, ratio) -> str:
+    return f"{fmt(student, 1)} / {fmt(teacher, 1)} ({fmt(ratio, 1)}x)" if student else "-"
+
+
 def table(rows: list[dict]) -> str:
     out = ["| task | mode | metric | student (95% CI) | student on teacher rows | teacher | base | "
-           "params ratio (teacher/student) | latency ratio (teacher/student) | data | paid LLM calls (session) | "
+           "params M student / teacher (ratio) | ms per example student / teacher (ratio) | data | "
+           "paid LLM calls (session) | "
            "tokens | stage seconds | wall s |", "|" + "---|" * 14]
     for r in rows:
         s = r.get("student") or {}
@@ -258,11 +263,13 @@ def table(rows: list[dict]) -> str:
         stages = ", ".join(f"{k} {v}" for k, v in (r.get("stages_s") or {}).items())
         if r.get("final_eval_s") is not None:
             stages += f", final eval {r['final_eval_s']}"
-        sp = r.get("spent") or {}
+        sp, tch = r.get("spent") or {}, r.get("teacher") or {}
+        tlat = r.get("teacher_latency_ms") or tch.get("latency_ms")
         out.append(f"| {r['task']} | {r['mode']} | {r.get('metric', '-')} | {ci} | "
                    f"{fmt(r.get('student_on_teacher_rows'))} | {fmt((r.get('teacher') or {}).get('value'))} "
                    f"(n={(r.get('teacher') or {}).get('n')}) | {fmt((r.get('base') or {}).get('value'))} | "
-                   f"{fmt(r.get('params_ratio'), 1)} | {fmt(r.get('latency_ratio'), 1)} | "
+                   f"{_pair(s.get('params_m'), tch.get('params_m'), r.get('params_ratio'))} | "
+                   f"{_pair(s.get('latency_ms'), tlat, r.get('latency_ratio'))} | "
                    f"{', '.join(r.get('chosen_data') or []) or 'synthetic only'} | {sp.get('llm_calls')} | "
                    f"{sp.get('tokens')} | {stages} | {r.get('wall_s', r.get('session_s'))} |")
     return "\n".join(out)

@@ -66,3 +66,16 @@ def test_paper_anchor_printed_beside_ours_on_one_scale():
     assert "ours 25.0 exact_match vs Prompt2Model's gpt-3.5-turbo anchor 42.1" in text
     assert "ours 20.5 chrf" in text and "37.3" in text
     assert "trec" not in text
+
+
+def test_table_row_carries_counts_latencies_and_a_failure_reason():
+    ok = {"task": "squad", "mode": "both", "metric": "exact_match", "chosen_data": ["squad_v1_1"],
+          "student": {"value": 0.1, "low": 0.05, "high": 0.2, "n": 100, "params_m": 134.5, "latency_ms": 578.2},
+          "teacher": {"value": 0.0, "n": 40, "params_m": 134.5, "latency_ms": 2004.6},
+          "params_ratio": 1.0, "latency_ratio": 3.5, "spent": {"llm_calls": 3, "tokens": 10},
+          "stages_s": {"train": 240.0}, "final_eval_s": 60.0, "wall_s": 400.0}
+    bad = {"task": "temporal", "mode": "retrieved", "error": "train_failed"}
+    lines = suites.table([ok, bad]).splitlines()
+    assert "134.5 / 134.5 (1.0x)" in lines[2] and "578.2 / 2004.6 (3.5x)" in lines[2]
+    assert "0.100 [0.050, 0.200] n=100" in lines[2] and "train 240.0, final eval 60.0" in lines[2]
+    assert "failed: train_failed" in lines[3]
