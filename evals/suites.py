@@ -290,6 +290,15 @@ def anchor_lines(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def section_title(suite: str, tasks: list[str], modes: list[str], tiny: bool = False) -> str:
+    """The RESULTS.md section of one run. A run of a subset gets its own title, so it never
+    replaces the section of a run over other tasks or modes (append_results replaces by title)."""
+    subset = ""
+    if sorted(tasks) != sorted(SUITES[suite]) or sorted(modes) != sorted(MODES):
+        subset = f": {', '.join(tasks)} / {', '.join(modes)}"
+    return f"Suite {suite}{subset}{' (tiny)' if tiny else ''} (issue 8)"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.suites", description=__doc__.splitlines()[0])
     ap.add_argument("--suite", required=True, choices=sorted(SUITES))
@@ -339,7 +348,7 @@ def main(argv=None) -> int:
 
         teacher = next((r.get("teacher_model") for r in rows if r.get("teacher_model")), "?")
         cmd = "python -m evals.suites " + " ".join(argv if argv is not None else sys.argv[1:])
-        append_results(f"Suite {args.suite}{' (tiny)' if args.tiny else ''} (issue 8)",
+        append_results(section_title(args.suite, tasks, modes, args.tiny),
                        f"Command: `{cmd}`; teacher: {teacher}; total wall time {total} s. Demonstrations "
                        "from each train split; catalog = the train split only; scored on the real test "
                        "split (teacher and base on its first rows). One P2M_HOME per task: the LLM cache "

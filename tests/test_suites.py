@@ -79,3 +79,11 @@ def test_table_row_carries_counts_latencies_and_a_failure_reason():
     assert "134.5 / 134.5 (1.0x)" in lines[2] and "578.2 / 2004.6 (3.5x)" in lines[2]
     assert "0.100 [0.050, 0.200] n=100" in lines[2] and "train 240.0, final eval 60.0" in lines[2]
     assert "failed: train_failed" in lines[3]
+
+
+def test_a_subset_run_gets_its_own_results_section():
+    full = suites.section_title("classification", suites.SUITES["classification"], list(suites.MODES))
+    part = suites.section_title("classification", ["ag_news"], list(suites.MODES))
+    other = suites.section_title("classification", ["sst2", "emotion"], ["synthetic", "both"])
+    assert full == "Suite classification (issue 8)"
+    assert len({full, part, other}) == 3 and "ag_news" in part and "synthetic, both" in other
