@@ -26,7 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -252,10 +252,10 @@ def _pair(student, teacher, ratio) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    out = ["| task | mode | metric | student (95% CI) | student on teacher rows | teacher | base | "
-           "params M student / teacher (ratio) | ms per example student / teacher (ratio) | data | "
-           "paid LLM calls (session) | "
-           "tokens | stage seconds | wall s |", "|" + "---|" * 14]
+    header = ("| task | mode | metric | student (95% CI) | student on teacher rows | teacher | base | "
+              "params M student / teacher (ratio) | ms per example student / teacher (ratio) | data | "
+              "paid LLM calls (session) | tokens | stage seconds | wall s |")
+    out = [header, "|" + "---|" * 14]
     for r in rows:
         s = r.get("student") or {}
         ci = f"{fmt(s.get('value'))} [{fmt(s.get('low'))}, {fmt(s.get('high'))}] n={s.get('n')}" if s else \

@@ -26,7 +26,7 @@ def test_demonstrations_come_from_train_never_test(tmp_path):
     _write(tmp_path / "trec" / "test.jsonl", [{"input": "secret test question", "output": "HUM"}])
     (tmp_path / "trec" / "labels.json").write_text(json.dumps(["HUM", "LOC", "NUM"]))
     t = suites.TASKS["trec"]
-    train, test, labels = suites.task_data(t, tmp_path)
+    train, _, labels = suites.task_data(t, tmp_path)
     desc = suites.description(t, train, labels)
     assert "secret test question" not in desc
     assert all(f"-> {lab}" in desc for lab in labels)  # one demonstration per label first

@@ -129,7 +129,10 @@ class TrainJob:
 
     def _death_message(self, code: int) -> str:
         if code < 0:  # killed by a signal: on Linux a SIGKILL nobody asked for is the OOM killer
-            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else -code
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
             why = (" (most often the system ran out of memory: lower batch_size or max_length, or "
                    "pick a smaller base model)") if code == -signal.SIGKILL else ""
             return (f"the training process was killed by {name}{why}. Starting the same run again "
