@@ -23,6 +23,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from evals.results import publish
+
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "sk-FAKESECRET-p2m-7c1d9e4b2a"  # recognisable: grep every output and the store for it
 
@@ -441,18 +443,6 @@ def fault_rate_run(root: Path, rate: float, kinds=FAULT_KINDS, seed: int = 1) ->
             "seconds": round(time.monotonic() - t0, 1)}
 
 
-# -- summary ------------------------------------------------------------------------------
-def append_results(section_title: str, body: str, path: Path = REPO / "evals" / "RESULTS.md") -> None:
-    """Append (or replace) one '## ' section of evals/RESULTS.md."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    head = f"## {section_title}"
-    if head in text:  # replace our own section, leave the others alone
-        start = text.index(head)
-        nxt = text.find("\n## ", start + len(head))
-        text = text[:start].rstrip() + "\n\n" + (text[nxt + 1:] if nxt >= 0 else "")
-    path.write_text(text.rstrip() + "\n\n" + head + "\n\n" + body.strip() + "\n", encoding="utf-8")
-
-
 def main(argv=None) -> int:
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
@@ -522,10 +512,7 @@ def main(argv=None) -> int:
               "+ 2 processes) through `agent.sessions.Sessions`, real retrieval and synthetic data, "
               "scripted training: all complete, every example used is on record under its session, "
               "0 rows rejected by the store's ingester."]
-    body = "\n".join(lines)
-    print(body)
-    if not args.no_write:
-        append_results("Faults, bad inputs and load (issue 8)", body)
+    publish("Faults, bad inputs and load (issue 8)", lines, write=not args.no_write)
     return 0
 
 

@@ -344,7 +344,7 @@ def main(argv=None) -> int:
     else:
         print(body)
     if not args.no_write:
-        from evals.faults import append_results
+        from evals.results import append_results
 
         teacher = next((r.get("teacher_model") for r in rows if r.get("teacher_model")), "?")
         cmd = "python -m evals.suites " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -87,3 +87,15 @@ def test_a_subset_run_gets_its_own_results_section():
     other = suites.section_title("classification", ["sst2", "emotion"], ["synthetic", "both"])
     assert full == "Suite classification (issue 8)"
     assert len({full, part, other}) == 3 and "ag_news" in part and "synthetic, both" in other
+
+
+def test_results_sections_are_replaced_by_title_and_others_kept(tmp_path):
+    from evals.results import append_results
+
+    path = tmp_path / "RESULTS.md"
+    path.write_text("# Results\n\n## A\n\nold a\n\n## B\n\nb stays\n")
+    append_results("A", "new a", path)
+    append_results("C", "c", path)
+    text = path.read_text()
+    assert "old a" not in text and text.count("## A") == 1 and "new a" in text
+    assert "b stays" in text and text.rstrip().endswith("## C\n\nc")
