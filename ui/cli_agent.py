@@ -80,7 +80,7 @@ def run(description: str = typer.Argument("", help="The task, as you would promp
         json_out: bool = typer.Option(False, "--json", help="Print the outcome as JSON.")) -> None:
     """Run the whole loop: description -> data -> training -> evaluation -> exported folder."""
     from agent.sessions import Sessions
-    from tools.llm.factory import WEAK_TEACHER_NOTE
+    from tools.llm.embedded_models import describe
     from tools.settings import get_settings
 
     if not description.strip():
@@ -94,7 +94,7 @@ def run(description: str = typer.Argument("", help="The task, as you would promp
             raise typer.Exit(2)
     settings = get_settings()
     if settings.uses_embedded and not json_out:
-        console.print(f"[yellow]{WEAK_TEACHER_NOTE}[/yellow]")
+        console.print(f"[yellow]{describe(settings)}[/yellow]")
     budget = {k: v for k, v in {"max_llm_calls": budget_calls, "max_minutes": budget_minutes,
                                 "max_rounds": rounds}.items() if v is not None}
     sessions = Sessions(settings)

