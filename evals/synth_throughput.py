@@ -44,18 +44,20 @@ def _body_key(body: dict) -> str:
 
 
 def responder(body: dict) -> str:
-    """A well-behaved teacher: a unique input per request seed, the label asked for."""
+    """A well-behaved teacher: unique inputs per request seed and item, the label asked for."""
     import re
 
     prompt = body["messages"][-1]["content"]
-    label = re.search(r'must be "(\w+)"', prompt)
-    if prompt.rstrip().endswith('{"output": "..."}'):
-        m = re.search(r"clearly (\w+)", prompt)
-        return json.dumps({"output": m.group(1) if m else "ham"})
-    topic = re.search(r"Topic: ([^.]+)\.", prompt)
-    return json.dumps({"input": f"message {body.get('seed')} on {topic.group(1) if topic else 'x'} "
-                                f"clearly {label.group(1) if label else 'ham'}",
-                       "output": label.group(1) if label else "ham"})
+    if '"topics"' in prompt:
+        return json.dumps({"topics": ["bank alerts", "family chat", "deliveries", "prizes"],
+                           "styles": ["terse", "chatty"]})
+    if m := re.search(r'Write (\d+) new inputs whose correct output is "(\w+)"', prompt):
+        k, label = int(m.group(1)), m.group(2)
+        subjects = re.findall(r"^\d+\. subject: (.*?); style", prompt, re.M)
+        return json.dumps({"inputs": [f"message {body.get('seed')}-{j} on {s} clearly {label}"
+                                      for j, s in enumerate(subjects[:k])]})
+    m = re.search(r"clearly (\w+)", prompt)  # the teacher's answer to one input
+    return json.dumps({"output": m.group(1) if m else "ham"})
 
 
 def _spam_spec():
@@ -67,11 +69,11 @@ def _spam_spec():
                                     Demonstration(input="see you at lunch", output="ham")])
 
 
-def _fast_config(concurrency: int, k: int = 0, batch: int | None = None):
+def _fast_config(concurrency: int, k: int = 0, items: int = 6):
     from tools.synth import SynthConfig
 
     return SynthConfig(concurrency=concurrency, consistency_k=k, propose_attributes=False,
-                       near_dup_threshold=None, overlap_threshold=None, batch_size=batch)
+                       near_dup_threshold=None, overlap_threshold=None, items_per_request=items)
 
 
 # -- 1. throughput --------------------------------------------------------------
@@ -85,7 +87,7 @@ def _serve(latency: float) -> None:
         print(json.dumps({"chat": srv.counts["chat"], "max_in_flight": srv.max_in_flight}), flush=True)
 
 
-def throughput(concurrency: int = 16, latency: float = 0.2, requests: int = 320) -> dict:
+def throughput(concurrency: int = 16, latency: float = 0.2, requests: int = 320, items: int = 6) -> dict:
     """Requests/s of a round against a server with fixed latency, vs the ideal.
 
     The server runs in its own process, as a real endpoint would: in-process it
@@ -106,8 +108,8 @@ def throughput(concurrency: int = 16, latency: float = 0.2, requests: int = 320)
             client = LLMClient(s)
             client.chat([("user", "warm up")], purpose="warmup")  # imports and first connection
             t0, cpu0 = time.perf_counter(), time.process_time()
-            res = generate_round(_spam_spec(), client, n=requests, round=1,
-                                 config=_fast_config(concurrency))
+            res = generate_round(_spam_spec(), client, n=requests * items, round=1,
+                                 config=_fast_config(concurrency, items=items))
             wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         counts, _ = server.communicate("", timeout=30)
         counts = json.loads(counts.strip().splitlines()[-1])
@@ -120,6 +122,7 @@ def throughput(concurrency: int = 16, latency: float = 0.2, requests: int = 320)
     return {"concurrency": concurrency, "latency_s": latency, "requests": n_req,
             "seconds": round(wall, 2), "requests_per_s": round(rps, 1), "ideal_per_s": ideal,
             "fraction_of_ideal": round(rps / ideal, 3), "accepted": res.report.accepted,
+            "items_per_request": items, "examples_per_s": round(res.report.accepted / wall, 1),
             "max_in_flight": counts["max_in_flight"],
             # the client's own CPU per request (openai/langchain/cache/store): the ceiling
             # is about 1000 / this per free core, so a loaded box caps throughput
@@ -128,7 +131,7 @@ def throughput(concurrency: int = 16, latency: float = 0.2, requests: int = 320)
 
 
 # -- 2. kill -9 and restart -----------------------------------------------------------
-def _child(n: int, concurrency: int, k: int, batch: int) -> None:
+def _child(n: int, concurrency: int, k: int, items: int) -> None:
     """Run one round (in a subprocess) against OPENAI_BASE_URL, storing as it goes."""
     from tools.llm import LLMClient
     from tools.settings import Settings
@@ -139,17 +142,18 @@ def _child(n: int, concurrency: int, k: int, batch: int) -> None:
     store = Store(settings)
     client = LLMClient(settings, store=store, session_id=SESSION)
     res = generate_round(_spam_spec(), client, n=n, round=1, store=store, session_id=SESSION,
-                         config=_fast_config(concurrency, k, batch))
+                         config=_fast_config(concurrency, k, items))
     print(json.dumps({"accepted": res.report.accepted, "calls_paid": res.report.calls_paid,
                       "cache_hits": res.report.cache_hits}))
 
 
-def kill_restart(n: int = 60, concurrency: int = 4, k: int = 1, batch: int = 16,
+def kill_restart(n: int = 60, concurrency: int = 4, k: int = 1, items: int = 3,
                  answer_first: int = 40, timeout: float = 120.0) -> dict:
     """Kill a generating child after `answer_first` replies; re-run; count repeats.
 
-    With batches of 16 requests, each with k=1 answer, 40 replies finish the
-    first batch (32 calls) and stop inside the second.
+    Each request asks for `items` examples and k answers per example, so 40
+    replies answer about 10 requests with their consistency calls, and the
+    child is killed with more requests in flight.
     """
     from tests.fakes.openai_server import FakeOpenAIServer
     from tools.settings import Settings
@@ -179,7 +183,7 @@ def kill_restart(n: int = 60, concurrency: int = 4, k: int = 1, batch: int = 16,
                "OPENAI_API_KEY": "sk-eval-000000", "P2M_MODEL": "fake-model",
                "PYTHONPATH": str(REPO), "OMP_WAIT_POLICY": "PASSIVE"}
         cmd = [sys.executable, "-m", "evals.synth_throughput", "--child", str(n),
-               str(concurrency), str(k), str(batch)]
+               str(concurrency), str(k), str(items)]
         child = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
         cache = Path(home) / "cache" / "llm"

@@ -82,21 +82,38 @@ def test_teacher_reply_parsed_to_a_label(reply, label):
 
 
 class FakeClient:
-    """Same surface as LLMClient: replies by input text; an Exception fails one call."""
+    """Same surface as LLMClient: replies by input text; an Exception fails one call.
 
-    model_name = "fake-teacher"
+    `structured` validates the reply against the schema as LLMClient does, so a reply
+    outside the label enum is a StructuredOutputError (unparseable), not a label.
+    """
+
+    model_name = "smollm2-135m-instruct"  # an embedded model: its parameter count is known
     is_embedded = True
 
     def __init__(self, replies):
         self.replies, self.calls = replies, []
 
-    def chat_many(self, batch, *, purpose, concurrency=4, max_tokens=None, **kw):
-        self.calls.append((purpose, len(batch)))
-        out = []
-        for msgs in batch:
-            r = self.replies.get(msgs[-1][1], "no idea")
-            out.append(r)
-        return out
+    def _reply(self, msgs, purpose):
+        self.calls.append(purpose)
+        r = self.replies.get(msgs[-1][1], "no idea")
+        if isinstance(r, Exception):
+            raise r
+        return r
+
+    def structured(self, msgs, schema, *, purpose, **kw):
+        from pydantic import ValidationError
+
+        from tools.llm import StructuredOutputError
+
+        r = self._reply(msgs, purpose)
+        try:
+            return schema.model_validate({"output": r})
+        except ValidationError:
+            raise StructuredOutputError(f"not a label: {r}", attempts=1, last_reply=r) from None
+
+    def chat(self, msgs, *, purpose, **kw):
+        return self._reply(msgs, purpose)
 
 
 class FakeStore:
@@ -135,7 +152,7 @@ def test_three_rows_on_the_same_split_with_failures_and_store(cls_model):
     assert rows["teacher"].metrics["accuracy"].value == pytest.approx(1 / 3)
     assert rows["teacher"].metrics["unparseable_rate"].value == pytest.approx(2 / 3)
     assert rows["teacher"].params_m == 134.5 and rows["student"].params_m > 0
-    assert rows["student"].latency_ms > 0 and client.calls == [("teacher_eval", 3)]
+    assert rows["student"].latency_ms > 0 and client.calls == ["teacher_eval"] * 3
     assert res.failures[0]["name"] == "label not seen in training: NUM"
     metric_rows = [r for t, r in store.rows if t == "metrics"]
     assert {r["system"] for r in metric_rows} == {"student", "teacher", "base"}

@@ -8,9 +8,11 @@ import pytest
 from tests.test_synth_prompts import SPEC
 from tools.contracts import Demonstration, Example, TaskSpec
 from tools.synth import filters as F
-from tools.synth.config import SynthConfig, answer_schema, pair_schema
+from tools.evaluate.prompts import answer_schema
+from tools.synth.config import SynthConfig, inputs_schema, pair_model, pairs_schema
+from tools.synth.diversity import distinct_n, embedding_spread
 from tools.synth.embed import hashed_bow_embed
-from tools.synth.report import build_report
+from tools.synth.parse import salvage
 
 
 def test_normalize_and_canonical_label():
@@ -59,36 +61,49 @@ def test_text_index_exact_and_near_with_threshold():
 
 def test_schemas_cap_lengths_and_list_labels():
     cfg = SynthConfig(max_input_chars=40)
-    js = pair_schema(SPEC, cfg).model_json_schema()
-    assert js["properties"]["input"]["maxLength"] == 40
-    assert js["properties"]["output"]["enum"] == ["spam", "ham"]
+    js = pairs_schema(SPEC, 5, cfg).model_json_schema()
+    item = js["$defs"]["SyntheticExample"]["properties"]
+    assert js["properties"]["examples"]["maxItems"] == 5
+    assert item["input"]["maxLength"] == 40 and item["output"]["enum"] == ["spam", "ham"]
     # lenient validation: a wrong label reaches the label filter instead of failing the parse
-    assert pair_schema(SPEC, cfg).model_validate({"input": "hi there", "output": "urgent"})
-    ans = answer_schema(SPEC, cfg)
+    assert pair_model(SPEC, cfg).model_validate({"input": "hi there", "output": "urgent"})
+    ins = inputs_schema(4, cfg).model_json_schema()["properties"]["inputs"]
+    assert ins["maxItems"] == 4 and ins["items"]["maxLength"] == 40
+    ans = answer_schema(SPEC)
     assert ans.model_json_schema()["properties"]["output"]["enum"] == ["spam", "ham"]
     with pytest.raises(Exception):
         ans.model_validate({"output": "urgent"})
 
 
-def test_report_counts_first_failing_filter_and_balance():
-    def ex(out, ok, **verdicts):
-        return Example(input="some input words", output=out, accepted=ok,
-                       verdicts={"parse": "pass", **verdicts})
+def test_salvage_keeps_valid_items_of_a_torn_or_fenced_reply():
+    good, bad = salvage('```json\n{"inputs": ["a", "b"]}\n```', "inputs")
+    assert good == ["a", "b"] and bad == []
+    good, bad = salvage('{"inputs": ["one", "", "two", "thr', "inputs")
+    assert good == ["one", "two"] and [why for _, why in bad] == [
+        "item is not a non-empty string", "the reply was cut off inside the list"]
+    pm = pair_model(SPEC, SynthConfig())
+    good, bad = salvage('{"examples": [{"input": "x y", "output": "spam"}, {"input": "no output"}]}',
+                        "examples", pm)
+    assert [g.input for g in good] == ["x y"] and "output" in bad[0][1]
+    good, bad = salvage("I cannot do that", "inputs")
+    assert good == [] and bad == [("I cannot do that", "no 'inputs' list in the reply")]
 
-    class Spent:
-        calls, cache_hits, tokens = 3, 1, 99
-    exs = [ex("spam", True), ex("spam", True), ex("spam", True), ex("ham", True),
-           ex("ham", False, duplicate="same text"), ex("ham", False, label="pass", length="too short"),
-           Example(input="{oops", output="", accepted=False, verdicts={"parse": "malformed reply"})]
-    rep = build_report(exs, round_no=2, teacher="t", target=4, requested=7, errors=1,
-                       labels=["spam", "ham"], consistency=[1.0, 0.0], spend=Spent(), seconds=1.0,
-                       stopped="target reached", embedded=False, notes=[])
-    assert rep.rejected_by_reason == {"parse": 1, "length": 1, "duplicate": 1}
-    assert rep.malformed == 1 and rep.generated == 6 and rep.duplicate_rate == round(1 / 6, 4)
-    assert rep.label_counts == {"spam": 3, "ham": 1}
-    assert rep.consistency_agreement == 0.5
-    assert any(w.startswith("Labels are unbalanced") for w in rep.warnings)
-    assert rep.lengths.min == 3 and sum(rep.lengths.counts) == 4
+
+def test_echo_filter_catches_attribute_echoes_and_loops():
+    attrs = {"topic": "bank alerts", "style": "formal", "length": "a few words"}
+    assert F.check_echo("about bank alerts; formal; a few words", attrs).startswith("input repeats the request")
+    assert F.check_echo("Your bank alerts are ready, log in to see them", attrs) == "pass"
+    assert F.check_echo("bad " * 6 + "very bad " * 6, attrs).startswith("input repeats itself")
+
+
+def test_diversity_measures():
+    assert distinct_n(["a b c", "a b d"], 1) == round(4 / 6, 4)
+    assert distinct_n(["a b c", "a b d"], 2) == 0.75
+    assert distinct_n([], 2) == 0.0
+    same = np.tile(np.array([[1.0, 0.0]], dtype=np.float32), (3, 1))
+    assert embedding_spread(same) == 0.0
+    apart = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    assert embedding_spread(apart) > 0.2 and embedding_spread(apart[:1]) is None
 
 
 def test_real_minilm_flags_paraphrases_and_passes_different_text():

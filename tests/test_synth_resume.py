@@ -12,12 +12,12 @@ from evals.synth_throughput import kill_restart
 
 
 def test_kill_mid_round_then_rerun_repeats_no_paid_call_and_loses_nothing():
-    # batches of 16 requests x (1 + k) calls: 36 replies = the first batch and part of the second
-    r = kill_restart(n=24, concurrency=4, k=1, batch=16, answer_first=36, timeout=90)
+    # requests of 3 items, each with k=1 answer: 4 calls per request, 36 replies = 9 requests
+    r = kill_restart(n=60, concurrency=4, k=1, items=3, answer_first=36, timeout=90)
     assert r["answered_before_kill"] == 36
     assert r["accepted_stored_before_kill"] >= 1  # stored as it went, before the kill
     assert r["duplicate_paid_calls"] == 0
     assert r["cache_hits_after_restart"] >= 36  # the answered calls came back from the cache
     assert r["accepted_lost"] == 0
-    assert r["accepted_final"] >= 24
+    assert r["accepted_final"] >= 60
     assert r["example_rows"] == r["accepted_final"]  # re-recorded rows were not duplicated

@@ -7,6 +7,9 @@ pins the exact text, so a change is deliberate.
 from __future__ import annotations
 
 import re
+from typing import Literal
+
+from pydantic import BaseModel, Field, create_model
 
 from tools.contracts import TaskSpec
 
@@ -31,6 +34,17 @@ def teacher_messages(spec: TaskSpec, text: str) -> list[tuple[str, str]]:
         msgs += [("user", d.input), ("assistant", d.output)]
     msgs.append(("user", text))
     return msgs
+
+
+def answer_schema(spec: TaskSpec, max_chars: int = 300) -> type[BaseModel]:
+    """The teacher's reply schema when it does the task: for classification the labels
+    are an enum, so a server that enforces schemas can only answer with a label
+    (the teacher is scored on what it knows, not on how it formats)."""
+    if spec.kind == "classification" and spec.labels:
+        out = (Literal[tuple(spec.labels)], ...)
+    else:
+        out = (str, Field(min_length=1, max_length=max_chars))
+    return create_model("TeacherAnswer", __doc__="The answer to the task for one input.", output=out)
 
 
 def parse_label(reply: str, labels: list[str]) -> str | None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.contracts import TaskSpec
-from tools.evaluate.prompts import parse_label, teacher_messages
+from tools.evaluate.prompts import answer_schema, parse_label, teacher_messages
+from tools.llm.errors import LLMError, StructuredOutputError
 
-SMOLLM2_PARAMS_M = 134.5  # embedded teacher, counted from the converted model
 
 
 @dataclass
@@ -31,6 +32,8 @@ class System:
     unparseable: int = 0
     errors: int = 0
     """Calls that failed outright (no reply): a teacher with only errors is unavailable."""
+    call_ms: list[float] = field(default_factory=list)
+    """Per-request latencies, when the system measures them itself (concurrent calls)."""
 
 
 def timed_predict(system: System, texts: list[str], one_by_one: int = 0) -> list[str | None]:
@@ -44,7 +47,9 @@ def timed_predict(system: System, texts: list[str], one_by_one: int = 0) -> list
         system.latency_ms = (time.perf_counter() - t) * 1000 / min(one_by_one, len(texts))
     t = time.perf_counter()
     preds = system.predict(texts)
-    if not one_by_one:
+    if system.call_ms:  # requests ran concurrently: a request's own latency is the honest figure
+        system.latency_ms = sum(system.call_ms) / len(system.call_ms)
+    elif not one_by_one:
         system.latency_ms = (time.perf_counter() - t) * 1000 / max(1, len(texts))
     return preds
 
@@ -57,35 +62,59 @@ def student(model_path: str | Path) -> System:
     return System("student", str(model_path), p.predict, params_m=p.num_parameters / 1e6)
 
 
-def teacher(client, spec: TaskSpec, max_tokens: int = 64, concurrency: int = 1) -> System:
-    """The teacher LLM with the spec's few-shot prompt; labels parsed for classifiers."""
+def teacher(client, spec: TaskSpec, max_tokens: int = 64, concurrency: int = 4) -> System:
+    """The teacher LLM with the spec's few-shot prompt.
+
+    For classification the reply is constrained to the label set (an enum schema), so the
+    teacher's row measures what it knows, not whether it formats a label; other kinds
+    answer in free text. `latency_ms` is the mean latency of one request.
+    """
     sys_ = System("teacher", getattr(client, "model_name", "teacher"), lambda t: [],
-                  params_m=SMOLLM2_PARAMS_M if _embedded(client) else None)
-    if spec.kind == "classification":
-        max_tokens = min(max_tokens, 16)
+                  params_m=teacher_params_m(client))
+    schema = answer_schema(spec) if spec.kind == "classification" else None
+
+    def one(text: str) -> str | None | LLMError:
+        t = time.perf_counter()
+        try:
+            if schema is not None:
+                return str(client.structured(teacher_messages(spec, text), schema,
+                                             purpose="teacher_eval", max_tokens=24, retries=0).output)
+            return client.chat(teacher_messages(spec, text), purpose="teacher_eval",
+                               max_tokens=max_tokens).strip()
+        except StructuredOutputError:
+            return None  # answered, but not with a label: counted wrong and unparseable
+        except LLMError as e:
+            return e
+        finally:
+            sys_.call_ms.append((time.perf_counter() - t) * 1000)
 
     def predict(texts: list[str]) -> list[str | None]:
-        replies = client.chat_many([teacher_messages(spec, x) for x in texts], purpose="teacher_eval",
-                                   concurrency=concurrency, max_tokens=max_tokens)
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            replies = list(pool.map(one, texts))
         out: list[str | None] = []
         for r in replies:
-            if isinstance(r, Exception):
+            if isinstance(r, LLMError):
                 sys_.errors += 1
                 out.append(None)
-            elif spec.kind == "classification":
-                out.append(parse_label(r, spec.labels))
+            elif r is None:
+                sys_.unparseable += 1
+                out.append(None)
             else:
-                out.append(r.strip())
-        sys_.unparseable += sum(o is None for o in out)
+                out.append(parse_label(r, spec.labels) if spec.kind == "classification" else r)
         return out
 
     sys_.predict = predict
     return sys_
 
 
-def _embedded(client) -> bool:
-    flag = getattr(client, "is_embedded", False)
-    return bool(flag() if callable(flag) else flag)
+def teacher_params_m(client) -> float | None:
+    """Parameters of the teacher, in millions: known for the embedded models, else None."""
+    if not getattr(client, "is_embedded", False):
+        return None
+    from tools.llm.embedded_models import MODELS
+
+    model = MODELS.get(str(getattr(client, "model_name", "")).lower())
+    return model.params_m if model else None
 
 
 def zero_shot_embedding(encoder_path: str | Path, labels: list[str], max_length: int = 128) -> System:

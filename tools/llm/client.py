@@ -16,14 +16,12 @@ from typing import Any, Sequence
 
 from tools.llm.cache import LLMCache, cache_key
 from tools.llm.errors import LLMError, explain
+from tools.llm.prices import price_per_million
 from tools.redact import redact
 from tools.settings import Settings, get_settings
 
 Messages = Sequence[Any]  # (role, content) tuples, {"role","content"} dicts or BaseMessages
 
-# USD per million tokens (prompt, completion); unknown models cost None, local ones 0.
-_PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.5, 10.0), "gpt-4.1-mini": (0.4, 1.6),
-           "gpt-4.1": (2.0, 8.0), "gpt-3.5-turbo": (0.5, 1.5)}
 
 
 def normalize(messages: Messages) -> list[dict]:
@@ -113,6 +111,13 @@ class LLMClient:
         return self._endpoint
 
     @property
+    def embedded_hint(self) -> bool:
+        """Whether calls go to the embedded model, decided without starting it (estimates)."""
+        if self._endpoint is not None:
+            return self._endpoint.embedded
+        return self._injected is None and self.settings.uses_embedded
+
+    @property
     def model_name(self) -> str:
         return self.endpoint.model
 
@@ -150,7 +155,7 @@ class LLMClient:
                   "bind": bind}
         key = cache_key(msgs, self.model_name, params, schema)
         if use_cache and self.cache is not None and (hit := self.cache.get(key)) is not None:
-            self._count(cache_hits=1)
+            self.count(cache_hits=1)
             self._record(purpose, key, 0, 0, 0.0, cache_hit=True)
             return {**hit, "cache_hit": True}
         model = self.chat_model(temperature=temperature, max_tokens=max_tokens,
@@ -165,7 +170,7 @@ class LLMClient:
             else:
                 ms = (time.perf_counter() - t0) * 1000
                 text = self._explain(e)
-                self._count(calls=1, errors=1)
+                self.count(calls=1, errors=1)
                 self._record(purpose, key, 0, 0, ms, error=text)
                 raise LLMError(text) from None
 
@@ -176,7 +181,7 @@ class LLMClient:
         entry = {"content": msg.content if isinstance(msg.content, str) else str(msg.content),
                  "tool_args": tool_calls[0]["args"] if tool_calls else None,
                  "finish_reason": (getattr(msg, "response_metadata", None) or {}).get("finish_reason")}
-        self._count(calls=1, prompt_tokens=pt, completion_tokens=ct)
+        self.count(calls=1, prompt_tokens=pt, completion_tokens=ct)
         self._record(purpose, key, pt, ct, ms)
         if use_cache and self.cache is not None:
             self.cache.put(key, entry)
@@ -209,16 +214,17 @@ class LLMClient:
         text = explain(e, ep.base_url, ep.model) if ep else f"{type(e).__name__}: {e}"
         return redact(text, self._secrets)
 
-    def _count(self, **inc: int) -> None:
+    def count(self, **inc: int) -> None:
+        """Add to the usage counters (thread-safe); unknown keys start at 0."""
         with self._lock:
             for k, v in inc.items():
-                self.usage[k] += v
+                self.usage[k] = self.usage.get(k, 0) + v
 
     def _record(self, purpose: str, key: str, pt: int, ct: int, ms: float, *,
                 cache_hit: bool = False, error: str | None = None) -> None:
         if self.store is None:
             return
-        price = _PRICES.get(self.model_name)
+        price = price_per_million(self.model_name)
         cost = 0.0 if self.endpoint.embedded else (
             (pt * price[0] + ct * price[1]) / 1e6 if price and not cache_hit else None)
         self.store.record("llm_calls", {

@@ -105,8 +105,7 @@ def _strip_fences(raw: str) -> str:
 
 def _record_failure(client: LLMClient, purpose: str, schema: str, attempt: int,
                     error: str, raw: str) -> None:
-    client._count(errors=0)
-    client.usage["structured_failures"] = client.usage.get("structured_failures", 0) + 1
+    client.count(structured_failures=1)
     if client.store is not None:
         client.store.record("events", {
             "session_id": client.session_id, "kind": "structured_output_invalid",

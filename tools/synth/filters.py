@@ -1,7 +1,7 @@
 """Quality filters for generated examples. Each returns "pass" or the reason it failed.
 
 The generator runs them in this order and records every verdict on the example:
-parse -> label -> length -> duplicate (exact, then near) -> eval_overlap ->
+parse -> label -> length -> echo -> duplicate (exact, then near) -> eval_overlap ->
 consistency. The first failure rejects the example; it is still kept and stored.
 """
 
@@ -19,7 +19,7 @@ Embedder = Callable[[Sequence[str]], np.ndarray]
 """Texts -> L2-normalised vectors, one row per text (so a dot product is the cosine)."""
 
 PASS = "pass"
-FILTERS = ("parse", "label", "length", "duplicate", "eval_overlap", "consistency")
+FILTERS = ("parse", "label", "length", "echo", "duplicate", "eval_overlap", "consistency")
 
 
 def normalize_text(text: str) -> str:
@@ -70,6 +70,23 @@ def check_length(spec: TaskSpec, config: SynthConfig, text: str, output: str) ->
         return f"input has {len(text)} characters, more than {hi}"
     if not output.strip():
         return "output is empty"
+    return PASS
+
+
+def check_echo(text: str, attrs: dict) -> str:
+    """Reject an input that repeats the request instead of doing it, or repeats itself.
+
+    Small teachers sometimes answer "about travel; casual; one sentence" (the item's
+    attributes) or loop on a phrase until the length limit.
+    """
+    t = normalize_text(text)
+    topic = normalize_text(attrs.get("topic") or "")
+    others = [normalize_text(attrs.get(k) or "") for k in ("style", "length")]
+    if topic and topic in t and any(o and o in t for o in others):
+        return "input repeats the request's attributes instead of being an example"
+    words = t.split()
+    if len(words) >= 12 and len(set(words)) / len(words) < 0.4:
+        return f"input repeats itself ({len(set(words))} distinct of {len(words)} words)"
     return PASS
 
 

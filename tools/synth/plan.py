@@ -1,9 +1,11 @@
-"""Deterministic request construction: the same (spec, round, index) gives the same request.
+"""Deterministic request construction: the same (spec, round, index, snapshot) gives the same request.
 
 That determinism is what makes a killed round resumable for free: a re-run
 rebuilds every request byte for byte, so the LLM cache answers the ones already
 paid for. All randomness comes from an RNG seeded by (round, index), never from
-the clock or Python's per-process hash seed.
+the clock or Python's per-process hash seed; what a request depends on from
+earlier results (label balance, retired subjects) is a snapshot taken at a
+fixed earlier request index, never "whatever had finished by then".
 """
 
 from __future__ import annotations
@@ -12,20 +14,24 @@ import random
 import zlib
 from dataclasses import dataclass, field
 
-from tools.contracts import Example, TaskSpec
+from tools.contracts import TaskSpec
 from tools.synth import prompts
 from tools.synth.config import AttributeGrid, SynthConfig
 
 
 @dataclass
 class Request:
-    """One planned generation call and the parameters recorded on its example."""
+    """One planned generation call and the parameters recorded on its examples."""
 
     index: int
     messages: list[tuple[str, str]]
     temperature: float
     seed: int
+    label: str | None
+    items: list[dict]
+    """Per-item attributes (topic, style, length), in the order the teacher is asked."""
     params: dict = field(default_factory=dict)
+    targeted: bool = False
 
 
 def request_seed(*parts) -> int:
@@ -38,55 +44,62 @@ def rng_for(*parts) -> random.Random:
     return random.Random(":".join(str(p) for p in parts))
 
 
-def assign_labels(labels: list[str], accepted: dict[str, int], rejected: dict[str, int],
-                  size: int, start: int) -> list[str]:
-    """Labels to ask for in the next `size` requests, balancing accepted counts on purpose.
-
-    Each request asks for the label with the fewest accepted examples; a rejected
-    attempt counts a quarter, so a label the teacher cannot produce does not
-    swallow every request. Ties rotate with the request index.
-    """
+def pick_label(labels: list[str], accepted: dict[str, int], planned: dict[str, int],
+               rate: float, k: int, index: int, rejected: dict[str, int] | None = None) -> str | None:
+    """The label the next request asks for: the one furthest behind, counting what
+    earlier planned requests will probably add (k items x acceptance rate each).
+    A rejected item counts a quarter, so a label the teacher cannot produce does not
+    swallow every request. Ties rotate with the request index."""
     if not labels:
-        return [None] * size  # type: ignore[list-item]
-    score = {lab: accepted.get(lab, 0) + 0.25 * rejected.get(lab, 0) for lab in labels}
-    out = []
-    for j in range(size):
-        k = (start + j) % len(labels)
-        pick = min(labels[k:] + labels[:k], key=lambda lab: score[lab])
-        score[pick] += 1
-        out.append(pick)
-    return out
+        return None
+    rejected = rejected or {}
+    score = {lab: accepted.get(lab, 0) + 0.25 * rejected.get(lab, 0) + planned.get(lab, 0) * k * rate
+             for lab in labels}
+    start = index % len(labels)
+    return min(labels[start:] + labels[:start], key=lambda lab: score[lab])
+
+
+def _items(rng: random.Random, topics: list[str], styles: list[str], k: int) -> list[dict]:
+    picked = rng.sample(topics, k) if len(topics) >= k else [rng.choice(topics) for _ in range(k)]
+    return [{"topic": t, "style": rng.choice(styles), "length": rng.choice(prompts.LENGTHS)}
+            for t in picked]
+
+
+def demo_pairs(spec: TaskSpec, config: SynthConfig, rng: random.Random) -> list[tuple[str, str]]:
+    """Demonstrations shown with every request of the round: a fixed, seeded choice, so
+    the prompt's head is the same for every request and the server reuses its cache."""
+    demos = [(d.input, d.output) for d in spec.demonstrations]
+    return rng.sample(demos, min(config.demos_per_prompt, len(demos)))
 
 
 def plan_generate(spec: TaskSpec, config: SynthConfig, grid: AttributeGrid, *, round: int,
-                  index: int, n: int, pool: list[Example], label: str | None) -> Request:
-    """The request for generation `index` of `round`, given earlier accepted `pool`."""
+                  index: int, n_requests: int, label: str | None,
+                  retired: frozenset[str] = frozenset()) -> Request:
+    """The request for generation `index` of `round`, asking for k items of `label`."""
     rng = rng_for("synth", round, index)
-    demos = [(d.input, d.output) for d in spec.demonstrations]
-    pairs = rng.sample(demos, min(config.demos_per_prompt, len(demos)))
-    shown = rng.sample(pool, min(config.pool_per_prompt, len(pool)))
-    pairs += [(e.input, e.output) for e in shown]
-    rng.shuffle(pairs)
-    attrs = {"topic": rng.choice(grid.topics), "style": rng.choice(grid.styles),
-             "length": rng.choice(prompts.LENGTHS), "difficulty": rng.choice(prompts.DIFFICULTIES)}
-    messages = prompts.render_generate(spec, pairs, label=label, **attrs)
-    temperature = config.temperature(index, n)
+    topics = [t for t in grid.for_label(label) if t not in retired] or grid.for_label(label)
+    items = _items(rng, topics, grid.styles, config.items_per_request)
+    pairs = demo_pairs(spec, config, rng_for("demos", round))
+    as_label = label if spec.kind == "classification" else None
+    messages = prompts.render_generate(spec, pairs, items, as_label)
+    temperature = config.temperature(index, n_requests)
     seed = request_seed("synth", round, index)
     params = {"round": round, "index": index, "temperature": temperature, "seed": seed,
-              **attrs, "requested_label": label, "demos_shown": len(pairs) - len(shown),
-              "pool_shown": len(shown)}
-    return Request(index, messages, temperature, seed, params)
+              "requested_label": as_label, "demos_shown": len(pairs)}
+    return Request(index, messages, temperature, seed, as_label, items, params)
 
 
-def plan_targeted(spec: TaskSpec, config: SynthConfig, *, round: int, index: int, n: int,
-                  failures: list[tuple[str, str]]) -> Request:
-    """A request for a new example near one or two of the `failures` (input, expected)."""
+def plan_targeted(spec: TaskSpec, config: SynthConfig, *, round: int, index: int,
+                  n_requests: int, failures: list[tuple[str, str]]) -> Request:
+    """A request for k new examples near one or two of the `failures` (input, expected)."""
     rng = rng_for("targeted", round, index)
     picked = rng.sample(failures, min(2, len(failures)))
     label = picked[0][1] if spec.kind == "classification" and picked[0][1] in spec.labels else None
-    messages = prompts.render_targeted(spec, picked, label=label)
-    temperature = config.temperature(index, n)
+    k = config.items_per_request
+    messages = prompts.render_targeted(spec, picked, k, label)
+    temperature = config.temperature(index, n_requests)
     seed = request_seed("targeted", round, index)
     params = {"round": round, "index": index, "temperature": temperature, "seed": seed,
               "targeted": True, "near": [i for i, _ in picked], "requested_label": label}
-    return Request(index, messages, temperature, seed, params)
+    items = [{"topic": "near a failure", "style": "", "length": ""}] * k
+    return Request(index, messages, temperature, seed, label, items, params, targeted=True)

@@ -1,73 +1,65 @@
 """Every prompt the synthetic-data generator sends, in one place.
 
-Prompts are short on purpose: the embedded teacher is a 135M model whose
-prompt processing costs about 5 ms per token on this CPU, and long prompts
-make small models copy instead of write. Each template is pinned by a test
-(tests/test_synth_prompts.py): editing one changes the cache key of every call
-it renders, which is exactly the invalidation we want.
+One request asks for several examples at once, each with its own attributes
+(subject, style, length), so the teacher writes varied items and the fixed cost
+of a request (the prompt) is paid once per batch. The part of the prompt that is
+the same for every request of a task (system message, task block, examples)
+comes first and what varies (label, per-item attributes) comes last: llama.cpp
+then reuses its cached prefix and only reads the tail. Each template is pinned
+by a test (tests/test_synth_prompts.py): editing one changes the cache key of
+every call it renders, which is exactly the invalidation we want.
 """
 
 from __future__ import annotations
 
-import json
-
 from tools.contracts import TaskSpec
 
-GENERATE_SYSTEM = (
-    "You write training examples for a machine learning model. Reply with one JSON "
-    'object with the keys "input" and "output" and nothing else.'
-)
+GENERATE_SYSTEM = ("You write realistic, varied training examples for a machine learning model. "
+                   "Reply with JSON only.")
 
-GENERATE_USER = """Task: {instruction}
+TASK_BLOCK = """Task: {instruction}
 Input format: {input_format}
 Output format: {output_format}
-{labels_line}{examples_block}{write_line}Topic: {topic}. Style: {style}. Length of the input: {length}. Difficulty: {difficulty}.
-{label_line}Reply as JSON: {{"input": "...", "output": "..."}}"""
+{labels_line}{examples_block}"""
 
-TARGETED_USER = """Task: {instruction}
-Input format: {input_format}
-Output format: {output_format}
-{labels_line}A model gets these inputs wrong:
-{failures_block}Write ONE new example of the same kind as these: a similar input with different wording and details, and its correct output.
-{label_line}Reply as JSON: {{"input": "...", "output": "..."}}"""
+WRITE_INPUTS = """Write {k} new inputs whose correct output is "{label}". Each must clearly have this output and differ from the others and from the examples:
+{items}
+Reply as JSON: {{"inputs": ["...", ...]}}"""
 
-ANSWER_SYSTEM = (
-    "You do the task exactly as described. Reply with one JSON object with the key "
-    '"output" and nothing else.'
-)
+WRITE_PAIRS = """Write {k} new examples, each an input and its correct output. Each must differ from the others and from the examples:
+{items}
+Reply as JSON: {{"examples": [{{"input": "...", "output": "..."}}, ...]}}"""
 
-ANSWER_USER = """Task: {instruction}
-{labels_line}Input: {input}
-Reply as JSON: {{"output": "..."}}"""
+TARGETED_BLOCK = """A model gets these inputs wrong:
+{failures_block}Write {k} new examples of the same kind as these: similar inputs with different wording and details, each with its correct output{label_rule}.
+Reply as JSON: {{"examples": [{{"input": "...", "output": "..."}}, ...]}}"""
+
+ITEM = "{i}. subject: {topic}; style: {style}; length: {length}"
 
 ATTRIBUTES_USER = """Task: {instruction}
 Input format: {input_format}
-{examples_block}List 8 different topics or domains the inputs for this task could come from, and 4 different writing styles for them.
+{examples_block}{target_line}List {n} different subjects or situations such inputs could be about (a few words each), and 4 different writing styles or sources for them.
 Reply as JSON: {{"topics": ["..."], "styles": ["..."]}}"""
+TARGET_ALL = "Think of inputs for this task.\n"
+TARGET_LABEL = 'Think of inputs whose correct output is "{label}".\n'
+AVOID_LINE = "Do not repeat these subjects: {avoid}.\n"
 
-WRITE_NEW = "Write ONE new example for this task, different from the examples above.\n"
-WRITE_FIRST = "Write ONE new example for this task.\n"
 LABELS_LINE = "The output is exactly one of these labels: {labels}.\n"
-LABEL_LINE = 'The output of your example must be "{label}": write an input that clearly has this label.\n'
 EXAMPLES_HEADER = "Examples:\n"
 EXAMPLE_ITEM = "Input: {input}\nOutput: {output}\n\n"
 FAILURE_ITEM = "Input: {input}\nCorrect output: {output}\n\n"
+LABEL_RULE = ' (the output is "{label}")'
 
 # Used when the teacher cannot propose attributes: broad enough for most text tasks.
 FALLBACK_TOPICS = ("everyday life", "work and business", "technology", "health", "travel",
                    "food", "sports", "money and shopping", "education", "entertainment",
                    "science", "news and politics")
 FALLBACK_STYLES = ("plain and neutral", "casual", "formal", "emotional")
-LENGTHS = ("short (a few words)", "one sentence", "two or three sentences")
-DIFFICULTIES = ("easy", "medium", "hard (subtle or ambiguous)")
+LENGTHS = ("a few words", "one short sentence", "one sentence", "two or three sentences")
 
 
-def _labels_line(spec: TaskSpec) -> str:
+def labels_line(spec: TaskSpec) -> str:
     return LABELS_LINE.format(labels=", ".join(spec.labels)) if spec.labels else ""
-
-
-def _label_line(label: str | None) -> str:
-    return LABEL_LINE.format(label=label) if label else ""
 
 
 def _clip(text: str, limit: int = 400) -> str:
@@ -84,45 +76,46 @@ def examples_block(pairs: list[tuple[str, str]]) -> str:
         EXAMPLE_ITEM.format(input=_clip(i), output=_clip(o, 200)) for i, o in pairs)
 
 
-def render_generate(spec: TaskSpec, pairs: list[tuple[str, str]], *, topic: str, style: str,
-                    length: str, difficulty: str, label: str | None) -> list[tuple[str, str]]:
-    """Messages asking for one new (input, output) pair with these attributes."""
-    user = GENERATE_USER.format(
-        instruction=spec.instruction.strip(), input_format=spec.input_format,
-        output_format=spec.output_format, labels_line=_labels_line(spec),
-        examples_block=examples_block(pairs), write_line=WRITE_NEW if pairs else WRITE_FIRST,
-        topic=topic, style=style, length=length,
-        difficulty=difficulty, label_line=_label_line(label))
-    return [("system", GENERATE_SYSTEM), ("user", user)]
+def task_block(spec: TaskSpec, pairs: list[tuple[str, str]]) -> str:
+    """The fixed head of every generation prompt of a task (the cached prefix)."""
+    return TASK_BLOCK.format(instruction=spec.instruction.strip(), input_format=spec.input_format,
+                             output_format=spec.output_format, labels_line=labels_line(spec),
+                             examples_block=examples_block(pairs))
 
 
-def render_targeted(spec: TaskSpec, failures: list[tuple[str, str]], *,
+def item_lines(items: list[dict]) -> str:
+    """One numbered line per requested item with its attributes."""
+    return "\n".join(ITEM.format(i=i, **it) for i, it in enumerate(items, 1))
+
+
+def render_generate(spec: TaskSpec, pairs: list[tuple[str, str]], items: list[dict],
                     label: str | None) -> list[tuple[str, str]]:
-    """Messages asking for one new example close to inputs the student got wrong."""
+    """Messages asking for len(items) new examples (inputs only when the label is given)."""
+    if label is not None:
+        tail = WRITE_INPUTS.format(k=len(items), label=label, items=item_lines(items))
+    else:
+        tail = WRITE_PAIRS.format(k=len(items), items=item_lines(items))
+    return [("system", GENERATE_SYSTEM), ("user", task_block(spec, pairs) + tail)]
+
+
+def render_targeted(spec: TaskSpec, failures: list[tuple[str, str]], k: int,
+                    label: str | None) -> list[tuple[str, str]]:
+    """Messages asking for k new examples close to inputs the student got wrong."""
     block = "".join(FAILURE_ITEM.format(input=_clip(i), output=_clip(o, 200)) for i, o in failures)
-    user = TARGETED_USER.format(
-        instruction=spec.instruction.strip(), input_format=spec.input_format,
-        output_format=spec.output_format, labels_line=_labels_line(spec),
-        failures_block=block, label_line=_label_line(label))
-    return [("system", GENERATE_SYSTEM), ("user", user)]
+    tail = TARGETED_BLOCK.format(failures_block=block, k=k,
+                                 label_rule=LABEL_RULE.format(label=label) if label else "")
+    return [("system", GENERATE_SYSTEM), ("user", task_block(spec, []) + tail)]
 
 
-def render_answer(spec: TaskSpec, text: str) -> list[tuple[str, str]]:
-    """Messages asking the teacher to do the task on `text` (self-consistency)."""
-    user = ANSWER_USER.format(instruction=spec.instruction.strip(),
-                              labels_line=_labels_line(spec), input=_clip(text, 2000))
-    return [("system", ANSWER_SYSTEM), ("user", user)]
-
-
-def render_attributes(spec: TaskSpec) -> list[tuple[str, str]]:
-    """Messages asking the teacher for topics and styles that suit the task."""
-    pairs = [(d.input, d.output) for d in spec.demonstrations[:3]]
+def render_attributes(spec: TaskSpec, label: str | None, n: int = 10,
+                      avoid: list[str] | None = None) -> list[tuple[str, str]]:
+    """Messages asking the teacher for subjects (for one label, or the task) and styles."""
+    pairs = [(d.input, d.output) for d in spec.demonstrations
+             if label is None or d.output == label][:3]
+    target = TARGET_LABEL.format(label=label) if label is not None else TARGET_ALL
+    if avoid:
+        target += AVOID_LINE.format(avoid="; ".join(avoid[:30]))
     user = ATTRIBUTES_USER.format(instruction=spec.instruction.strip(),
                                   input_format=spec.input_format,
-                                  examples_block=examples_block(pairs))
+                                  examples_block=examples_block(pairs), target_line=target, n=n)
     return [("user", user)]
-
-
-def reply_json(input: str, output: str) -> str:
-    """The JSON a well-behaved teacher returns (tests and fakes use it)."""
-    return json.dumps({"input": input, "output": output})
