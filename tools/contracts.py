@@ -57,6 +57,10 @@ class TaskSpec(BaseModel):
     input_format: str = Field(default="text", description="what one input looks like")
     output_format: str = Field(default="text", description="what one output looks like")
     labels: list[str] = Field(default_factory=list, description="classification only")
+    labels_exemplified: bool = Field(default=False, description="the description names only "
+                                     "examples of its labels (\"for example\", \"such as\", \"...\")")
+    label_count: int | None = Field(default=None, description="the number of labels the "
+                                    "description states (\"77 intents\"), checked against `labels`")
     demonstrations: list[Demonstration] = Field(default_factory=list)
     metric: str = ""
     target: float | None = Field(default=None, description="metric value to reach; "

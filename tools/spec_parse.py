@@ -23,6 +23,24 @@ _LABEL_LIST = re.compile(
     r"(?i)(?:\b(?:as|into|labels?(?:\s+are)?\s*:?|categories\s*:?|classes\s*:?|one of\s*:?)|:)\s+"
     r"(?P<list>[^.;:\n]*?\b(?:or|and)\b\s+[^.;:\n,]+?)(?=[.;:\n]|$)")
 
+# "one of these intents: a, b, c", "labels: a, b, c", "for example a, b, c": a list after a
+# cue, commas only (no "or"/"and" needed).
+_CUE_LIST = re.compile(
+    r"(?i)(?:\bone of (?:these|the following|our|the)?\s*(?:[\w-]+\s+){0,3}?[\w-]*\s*[:：]|"
+    r"\b(?:labels?|categories|classes|intents?|teams?|tags?|topics?|departments?|options)"
+    r"(?:\s+are|\s*[:：])|"
+    r"\b(?:for example|for instance|such as|e\.g\.,?|including|like)\s)"
+    r"\s*(?P<list>[^.;:\n]+)")
+_COLON_LIST = re.compile(r"[:：]\s*(?P<list>[^.;:\n]+,[^.;:\n]+)")
+_EXEMPLIFIED = re.compile(r"(?i)\b(for example|for instance|such as|e\.g\.|including|among others)\b|"
+                          r"(?:,|\s)\s*(?:…|\.\.\.|etc\.?|and so on|and more)\s*(?=[.;:\n)]|$)")
+_NUMBERS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+_COUNT = re.compile(r"(?i)\b(\d{1,4}|" + "|".join(_NUMBERS) + r")\s+(?:different\s+|possible\s+|distinct\s+)?"
+                    r"(?:[\w-]+\s+)?(?:intents?|labels?|categories|classes|teams|topics|types|kinds|"
+                    r"tags|departments|names|buckets)\b")
+
 _CLASSIFY = re.compile(r"(?i)\b(classif\w*|categori[sz]\w*|label\w*|detect\w*|sentiment|"
                        r"is it (spam|toxic)|tag\w*|intent)\b")
 _EXTRACT = re.compile(r"(?i)\b(extract\w*|span|answer (the )?questions? (about|from|given)|"
@@ -51,19 +69,51 @@ def find_demonstrations(text: str) -> list[Demonstration]:
     return demos
 
 
-def find_labels(text: str) -> list[str]:
-    """Labels named in a list like "as billing, technical or other"."""
-    m = _LABEL_LIST.search(text)
-    if not m:
-        return []
-    parts = re.split(r"\s*,\s*|\s+or\s+|\s+and\s+|\s*/\s*", m["list"])
-    labels = []
+def split_labels(text: str) -> list[str]:
+    """One label parser for every list the user writes: "a, b or c", "a/b", "a; b", bullets.
+
+    "ABBR (abbreviation)" gives "ABBR"; trailing "etc." or "…" is dropped; items of
+    more than four words are not labels; duplicates (case-insensitive) are dropped.
+    """
+    text = re.sub(r"(?i)(?:,|\s)\s*(?:…|\.\.\.|etc\.?|and so on|and more)\s*$", "", text.strip())
+    parts = re.split(r"\s*,\s*|\s*;\s*|\s+or\s+|\s+and\s+|\s*/\s*|\n\s*[-*•]?\s*", text)
+    labels: list[str] = []
     for p in parts:
         p = re.sub(r"\s*\(.*?\)\s*", "", p)  # "ABBR (abbreviation)" -> "ABBR"
-        p = _clean(p)
-        if p and len(p.split()) <= 3 and p.lower() not in {l.lower() for l in labels}:
+        p = _clean(re.sub(r"^(?:the|a|an)\s+", "", p.strip(), flags=re.I) if len(p.split()) > 1 else p)
+        if p and len(p.split()) <= 4 and p.lower() not in {l.lower() for l in labels}:
             labels.append(p)
-    return labels if len(labels) >= 2 else []
+    return labels
+
+
+def find_labels(text: str) -> list[str]:
+    """Labels named in a list like "as billing, technical or other" or "intents: a, b, c"."""
+    m = _LABEL_LIST.search(text)
+    if m:
+        labels = split_labels(m["list"])
+        if len(labels) >= 2:
+            return labels
+    m = _CUE_LIST.search(text)
+    if m:
+        labels = split_labels(m["list"])
+        if len(labels) >= 2:
+            return labels
+    m = _COLON_LIST.search(text)  # "Label the reviews: positive, negative, neutral"
+    if m and _CLASSIFY.search(text[:m.start()] or ""):
+        labels = split_labels(m["list"])
+        if len(labels) >= 3 and all(len(x.split()) <= 3 for x in labels):
+            return labels
+    return []
+
+
+def label_hints(text: str) -> tuple[bool, int | None]:
+    """(the named labels are only examples, the number of labels the text states)."""
+    m = _COUNT.search(text)
+    count = None
+    if m:
+        word = m.group(1).lower()
+        count = int(word) if word.isdigit() else _NUMBERS[word]
+    return bool(_EXEMPLIFIED.search(text)), (count if count and count >= 2 else None)
 
 
 def guess_kind(text: str, labels: list[str]) -> str:
@@ -94,6 +144,7 @@ def parse_description(text: str) -> TaskSpec:
     # context, a tweet) says "tagged", "as X or Y" without being about the task.
     head = instruction_of(text)
     labels = find_labels(head)
+    exemplified, count = label_hints(head)
     kind = guess_kind(head, labels)
     if kind == "classification":
         # Demo outputs are labels too; keep the listed order, add unseen ones.
@@ -104,7 +155,8 @@ def parse_description(text: str) -> TaskSpec:
         demos = [Demonstration(input=d.input, output=canon.get(d.output.lower(), d.output))
                  for d in demos]
     return TaskSpec(instruction=instruction_of(text), kind=kind, labels=labels,
-                    demonstrations=demos,
+                    demonstrations=demos, labels_exemplified=exemplified and kind == "classification",
+                    label_count=count if kind == "classification" else None,
                     output_format="one label" if kind == "classification" else "text")
 
 
