@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent.context import AgentContext, Sizes
-from agent.nodes.train import training_rows
-from agent.data_files import data_dir
+from agent.data_files import SessionData
 from agent.sessions import Sessions
 from evals.faults import DESC, SECRET, make_catalog, secret_in_tree, teacher_responder
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -39,8 +38,8 @@ def scripted():
 
     def train(state, runtime):
         spec = TaskSpec.model_validate(state["spec"])
-        d = data_dir(runtime.context.settings, state["session_id"])
-        rows = training_rows(spec, d, max(1, state.get("round", 1)))
+        data = SessionData(runtime.context.settings, state["session_id"], runtime.context.store)
+        rows = data.training_rows(spec, max(1, state.get("round", 1)))
         if not rows:
             return {"error": "no_data", "messages": [{"role": "assistant", "kind": "error",
                                                      "content": "There is no training data."}]}

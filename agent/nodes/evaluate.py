@@ -6,7 +6,7 @@ from langgraph.runtime import Runtime
 
 from agent.budget import spent
 from agent.context import AgentContext
-from agent.data_files import data_dir, read_examples
+from agent.data_files import SessionData
 from agent.state import AgentState, say
 from tools.contracts import RunResult, TaskSpec
 
@@ -27,7 +27,7 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
     spec = TaskSpec.model_validate(state["spec"])
     sid, round_ = state["session_id"], state.get("round", 1)
-    test = read_examples(data_dir(ctx.settings, sid) / "test.jsonl")
+    test = SessionData(ctx.settings, sid, ctx.store).test()
     eval_source = state.get("eval_source") or ""
     if not test:  # nothing held out: the user's own examples are all there is
         test = [d for d in spec.demonstrations]
