@@ -28,7 +28,7 @@ def _table(cands, fits) -> str:
 
 
 def find_data(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
-    from tools.hub.gather import fit_candidates, load_chosen
+    from tools.hub import fit_candidates, load_chosen
 
     ctx = runtime.context
     spec = TaskSpec.model_validate(state["spec"])

@@ -19,7 +19,8 @@ import numpy as np
 
 from tools.contracts import Candidate, TaskSpec
 from tools.hub.records import KIND_ARCHS, model_text
-from tools.hub.search import MAX_QUERY_CHARS, SearchResult, get_index, load_records
+from tools.hub.local_index import get_index, load_records
+from tools.hub.search import MAX_QUERY_CHARS, SearchResult
 from tools.hub.snapshot import SNAPSHOT_DIR
 
 DOWNLOADS_WEIGHT = 0.004  # per log10 download; comparable to a few RRF ranks

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from tools.hub.local_index import hub_dir
 from tools.hub.records import PIPELINE_ARCH, dataset_record, model_record
 
 
@@ -123,8 +124,6 @@ def refresh(settings, limit: int = 2000, models_per_tag: int = 300, timeout: flo
             retries: int = 2, wait: float = 1.0, budget_s: float = 300.0,
             embed: bool = True) -> RefreshReport:
     """Fetch Hub metadata and merge it into the local index; never raises on Hub errors."""
-    from tools.hub.search import hub_dir
-
     report = RefreshReport()
     t0 = time.monotonic()
     if settings.offline:
@@ -167,7 +166,7 @@ def refresh(settings, limit: int = 2000, models_per_tag: int = 300, timeout: flo
 def _embed_new(settings) -> None:
     """Build both indexes now so new records are embedded here, not at search time."""
     from tools.hub.records import dataset_text, model_text
-    from tools.hub.search import get_index, load_records
+    from tools.hub.local_index import get_index, load_records
 
     for kind, fn in (("datasets", dataset_text), ("models", model_text)):
         get_index(kind, load_records(kind, settings), fn, settings, max_embed=10**9)
