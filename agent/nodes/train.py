@@ -27,10 +27,9 @@ def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                       "or give a labeled file with --data.", "error"), "error": "no_data"}
     over = state.get("train_overrides") or {}
     model = state.get("chosen_model") or {}
-    location = model.get("location") or ""
     run_dir = Path(ctx.settings.runs_dir) / sid / f"r{round_}-{len(state.get('decisions') or [])}"
     cfg = TrainConfig(run_id=f"{sid}-{run_dir.name}", run_dir=str(run_dir), kind=spec.kind,
-                      base_model="" if location.startswith("gguf:") else location,
+                      base_model=model.get("location") or "",
                       train_path=str(data.write_training(round_, rows)),
                       labels=spec.labels, instruction=spec.instruction,
                       epochs=3.0 * over.get("epochs_factor", 1),
