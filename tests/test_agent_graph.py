@@ -3,7 +3,9 @@
 The conversation nodes (intake, clarify, confirm_spec, decide) are the real
 ones; find_data .. export are replaced by small scripted nodes so routing,
 interrupts, loop-back, budget stops and crash-resume are tested in seconds.
-The real data plane runs in tests/test_agent_e2e.py.
+The real data plane runs in tests/test_agent_e2e.py. The fake is keyed by the
+prompts as literal text (pinned in tests/test_agent_prompts.py), so editing a
+prompt fails these tests instead of following along.
 """
 
 import json
@@ -11,7 +13,6 @@ import json
 import pytest
 
 from agent.context import AgentContext, Sizes
-from agent.prompts import clarify_messages, intake_messages
 from agent.sessions import Sessions
 from tests.fakes.chat import FakeChatModel
 from tools.settings import Settings
@@ -20,6 +21,14 @@ TICKETS = "Classify support tickets as billing, technical or other. 'I was charg
 PROPOSAL = json.dumps({"kind": "classification", "labels": ["billing", "technical", "other"],
                        "input_format": "a support ticket", "output_format": "one label"})
 PROCEED = json.dumps({"action": "proceed", "question": ""})
+INTAKE_PROMPT = ("Task description:\nClassify support tickets as billing, technical or other. "
+                 "'I was charged twice' -> billing")
+VAGUE = "Classify support tickets by what they are about."
+VAGUE_PROMPT = "Task description:\nClassify support tickets by what they are about."
+CLARIFY_PROMPT = (
+    'Specification:\n{"instruction": "Classify support tickets as billing, technical or other.", '
+    '"kind": "classification", "labels": ["billing", "technical", "other"], "input_format": '
+    '"a support ticket", "output_format": "one label", "examples": 1}')
 
 
 class Script:
@@ -65,7 +74,7 @@ def make(tmp_path, fake, script, autopilot=False, **budget):
 
 
 def intake_fake(**extra):
-    return FakeChatModel(responses={intake_messages(TICKETS)[-1][1]: PROPOSAL, **extra})
+    return FakeChatModel(responses={INTAKE_PROMPT: PROPOSAL, **extra})
 
 
 def test_autopilot_runs_the_whole_loop(tmp_path):
@@ -82,12 +91,11 @@ def test_autopilot_runs_the_whole_loop(tmp_path):
 
 
 def test_clarify_asks_exactly_one_question_then_proceeds(tmp_path):
-    desc = "Classify support tickets by what they are about."
     fake = FakeChatModel(responses={
-        intake_messages(desc)[-1][1]: json.dumps({"kind": "classification", "labels": []})},
+        VAGUE_PROMPT: json.dumps({"kind": "classification", "labels": []})},
         queue=[PROCEED] * 3)
     sessions, ctx = make(tmp_path, fake, Script())
-    turn = sessions.start(desc, ctx)
+    turn = sessions.start(VAGUE, ctx)
     assert turn.interrupt["kind"] == "question"
     assert "labels" in turn.interrupt["message"].lower()
     turn = sessions.reply(turn.session_id, "billing, technical, other", ctx)
@@ -97,14 +105,38 @@ def test_clarify_asks_exactly_one_question_then_proceeds(tmp_path):
 
 
 def test_model_is_asked_for_ambiguities_with_the_pinned_prompt(tmp_path):
-    spec_prompt = None
     fake = intake_fake()
     sessions, ctx = make(tmp_path, fake, Script())
     fake.queue.append(PROCEED)
     turn = sessions.start(TICKETS, ctx)
     assert turn.interrupt["kind"] == "confirm_spec"
-    spec_prompt = clarify_messages(turn.state["spec"], [])[-1][1]
-    assert any(c["messages"][-1][1] == spec_prompt for c in fake.calls)
+    assert any(c["messages"][-1][1] == CLARIFY_PROMPT for c in fake.calls)
+
+
+def test_the_clarifier_sees_the_questions_already_asked_and_answered(tmp_path):
+    asked = ('Specification:\n{"instruction": "Classify support tickets by what they are about.", '
+             '"kind": "classification", "labels": ["billing", "technical", "other"], '
+             '"input_format": "text", "output_format": "one label", "examples": 0}\n'
+             "Already asked and answered:\n- Which labels should the model choose from? (for "
+             "example: billing, technical, other) -> billing, technical, other")
+    fake = FakeChatModel(responses={
+        VAGUE_PROMPT: json.dumps({"kind": "classification", "labels": []}), asked: PROCEED})
+    sessions, ctx = make(tmp_path, fake, Script())
+    turn = sessions.start(VAGUE, ctx)
+    turn = sessions.reply(turn.session_id, "billing, technical, other", ctx)
+    assert turn.interrupt["kind"] == "confirm_spec"
+    assert turn.state["answered"] == ["Which labels should the model choose from? (for example: "
+                                      "billing, technical, other) -> billing, technical, other"]
+    assert fake.calls[-1]["messages"][-1][1] == asked
+
+
+def test_confirm_shows_where_the_spec_came_from(tmp_path):
+    fake = intake_fake()
+    fake.queue.append(PROCEED)
+    sessions, ctx = make(tmp_path, fake, Script())
+    turn = sessions.start(TICKETS, ctx)
+    assert ("_How I read the description_: read from the text: kind classification, 3 labels, "
+            "1 examples; model fake-teacher proposed kind classification") in turn.interrupt["message"]
 
 
 def test_edit_at_confirm_goes_back_to_confirm(tmp_path):
@@ -200,11 +232,10 @@ def test_empty_description_gets_a_clear_reply(tmp_path):
 
 
 def test_autopilot_without_labels_stops_with_a_reason(tmp_path):
-    desc = "Classify support tickets by what they are about."
-    fake = FakeChatModel(responses={intake_messages(desc)[-1][1]: json.dumps(
+    fake = FakeChatModel(responses={VAGUE_PROMPT: json.dumps(
         {"kind": "classification", "labels": ["invented"]})})
     sessions, ctx = make(tmp_path, fake, Script(), autopilot=True)
-    turn = sessions.start(desc, ctx)
+    turn = sessions.start(VAGUE, ctx)
     assert turn.done and turn.state["error"] == "no_labels"
     assert "labels" in turn.message
 

@@ -56,5 +56,4 @@ def find_data(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         summary += "\nNotes: " + "; ".join(notes[:6])
     ctx.emit("data", table=table, summary=summary)
     msgs.append({"role": "assistant", "kind": "data", "content": "Datasets:\n" + table + "\n\n" + summary})
-    return {"messages": msgs, "data_candidates": [c.model_dump() for c in found.candidates],
-            "chosen_data": [f.candidate.model_dump() for f in chosen], "eval_source": eval_source}
+    return {"messages": msgs, "chosen_data": [f.candidate.model_dump() for f in chosen], "eval_source": eval_source}
