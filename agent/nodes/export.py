@@ -32,9 +32,8 @@ def export(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     except ExportError as e:
         return {**say(f"Export failed: {e}", "error"), "error": "export_failed"}
     s = best["summary"]
-    if ctx.store is not None:
-        ctx.store.record("events", {"session_id": sid, "kind": "export",
-                                    "payload": {"path": str(folder), "round": s["round"]}})
+    ctx.store.record("events", {"session_id": sid, "kind": "export",
+                                "payload": {"path": str(folder), "round": s["round"]}})
     if s.get("teacher") is None:
         verdict = "The teacher could not be scored (its calls failed); the student is compared with the base model only."
     elif (s.get("student") or 0) > s["teacher"]:
