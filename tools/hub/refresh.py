@@ -59,27 +59,28 @@ def bounded_http(timeout: float, retries: int, wait: float):
 
     huggingface_hub retries 429/5xx/timeouts 5 times with waits up to 8 s and no
     request timeout; a refresh should fail in seconds with a message instead.
+
+    Why a private hook: the public API has no knob for either. `HfApi.list_datasets`
+    and `list_models` page through `utils._pagination.paginate`, which calls the
+    public `http_backoff` with `timeout=None` explicitly (so a client-level timeout set
+    through the public `set_client_factory` is overridden) and with its default retry
+    policy. Wrapping the `http_backoff` that module calls is the narrowest change that
+    bounds both; everything else goes through `HfApi(endpoint=..., token=...)`.
     """
-    import httpx2
-    from huggingface_hub.utils import _http, _pagination
+    from huggingface_hub.utils import _pagination
 
     orig_backoff = _pagination.http_backoff
 
     def backoff(method, url, **kw):
-        # paginate() passes timeout=None explicitly, which would beat the client default.
         kw.update(timeout=timeout, max_retries=retries, base_wait_time=wait,
                   max_wait_time=wait * 4)
         return orig_backoff(method, url, **kw)
 
     _pagination.http_backoff = backoff
-    _http.set_client_factory(lambda: httpx2.Client(
-        event_hooks={"request": [_http.hf_request_event_hook]}, follow_redirects=True,
-        timeout=timeout))
     try:
         yield
     finally:
         _pagination.http_backoff = orig_backoff
-        _http.set_client_factory(_http.default_client_factory)
 
 
 def _merge(path: Path, records: list[dict], report: RefreshReport) -> None:
