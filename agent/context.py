@@ -42,8 +42,8 @@ class AgentContext:
     settings: Settings
     client: Any
     """tools.llm.LLMClient (tests inject one over a fake chat model)."""
-    store: Any = None
-    """tools.store.Store, or None in unit tests that don't look at it."""
+    store: Any
+    """tools.store.Store: every session records its spec, examples, decisions and calls."""
     autopilot: bool = False
     """Take the default at every interrupt (p2m run --yes)."""
     sizes: Sizes = field(default_factory=Sizes)

@@ -1,4 +1,17 @@
-"""The session's data on disk: JSONL files under P2M_HOME/runs/<session>/data.
+"""The session's data on disk: one owner for its files, splits and hold-out rules.
+
+    data = SessionData(ctx.settings, session_id, ctx.store)
+    data.test()                        # the held-out evaluation rows
+    data.save_retrieved(train, test, eval_source, max_test=300)   # find_data
+    data.save_synthetic(round_, accepted)                          # generate
+    rows = data.training_rows(spec, round_); data.write_training(round_, rows)   # train
+
+Layout under P2M_HOME/runs/<session>/data:
+
+    test.jsonl          held-out evaluation rows (a real test split, or held out here)
+    retrieved.jsonl     training rows from the chosen datasets and the user's files
+    synth_r{r}.jsonl    round r's accepted synthetic rows
+    train_r{r}.jsonl    what round r trained on
 
 The store records every example for analysis; training and evaluation read
 these files (fast, and a killed step finds them as they were).
@@ -7,16 +20,15 @@ these files (fast, and a killed step finds them as they were).
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
-from tools.contracts import Example
+from tools.contracts import Example, TaskSpec
+from tools.store import example_row
 
-
-def data_dir(settings, session_id: str) -> Path:
-    d = Path(settings.runs_dir) / session_id / "data"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+# Without a real test split, a fixed slice is held out for evaluation:
+RETRIEVED_HOLDOUT_PARTS = 5  # one fifth of the retrieved rows (the last ones), at most max_test
+SYNTH_HOLDOUT_SHARE = 0.2  # of round-1 synthetic data
+SYNTH_HOLDOUT_MIN = 5  # fewer accepted rows than this: hold nothing out
 
 
 def write_examples(path: Path, examples: list[Example]) -> Path:
@@ -30,25 +42,103 @@ def write_examples(path: Path, examples: list[Example]) -> Path:
 
 
 def read_examples(path: Path) -> list[Example]:
+    """Examples from a JSONL file; [] when it does not exist yet."""
     if not path.exists():
         return []
     return [Example.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
 
 
-def sample(rows: list, n: int, seed: int = 0) -> list:
-    """A seeded sample of at most n rows, order kept (same rows on every resume)."""
-    if len(rows) <= n:
-        return list(rows)
-    idx = sorted(random.Random(seed).sample(range(len(rows)), n))
-    return [rows[i] for i in idx]
+class SessionData:
+    """The files of one session's data, how they split, and how their rows are recorded."""
 
+    def __init__(self, settings, session_id: str, store):
+        self.session_id = session_id
+        self.store = store
+        self.dir = Path(settings.runs_dir) / session_id / "data"
+        self.dir.mkdir(parents=True, exist_ok=True)
 
-def record(store, session_id: str, round_: int, examples: list[Example]) -> None:
-    """Log examples in the store (no-op without a store)."""
-    if store is None or not examples:
-        return
-    store.record_many("examples", [{
-        "session_id": session_id, "round": round_, "input": e.input, "output": e.output,
-        "split": e.split, "source": e.source, "teacher": e.teacher, "params": e.params,
-        "verdicts": e.verdicts, "accepted": e.accepted} for e in examples])
+    # -- layout -------------------------------------------------------------------
+    @property
+    def test_path(self) -> Path:
+        return self.dir / "test.jsonl"
+
+    @property
+    def retrieved_path(self) -> Path:
+        return self.dir / "retrieved.jsonl"
+
+    def synth_path(self, round_: int) -> Path:
+        return self.dir / f"synth_r{round_}.jsonl"
+
+    def train_path(self, round_: int) -> Path:
+        return self.dir / f"train_r{round_}.jsonl"
+
+    # -- reading ------------------------------------------------------------------
+    def test(self) -> list[Example]:
+        """The held-out evaluation rows ([] until find_data or round 1 wrote them)."""
+        return read_examples(self.test_path)
+
+    def retrieved(self) -> list[Example]:
+        return read_examples(self.retrieved_path)
+
+    def synthetic(self, rounds: range) -> list[Example]:
+        """Accepted synthetic rows of the given rounds, in round order."""
+        return [e for r in rounds for e in read_examples(self.synth_path(r))]
+
+    def existing(self, round_: int) -> list[Example]:
+        """Rows a new round must not duplicate: retrieved and earlier rounds' synthetic."""
+        return self.retrieved() + self.synthetic(range(1, round_))
+
+    def training_rows(self, spec: TaskSpec, round_: int) -> list[Example]:
+        """User demonstrations, retrieved rows and every round's accepted synthetic rows."""
+        rows = [Example(input=x.input, output=x.output, source="user") for x in spec.demonstrations]
+        rows += self.retrieved() + self.synthetic(range(1, round_ + 1))
+        if spec.kind == "classification":
+            rows = [e for e in rows if e.output in spec.labels]
+        return rows
+
+    # -- writing ------------------------------------------------------------------
+    def write_training(self, round_: int, rows: list[Example]) -> Path:
+        """Write what round r trains on (the trainer reads this file)."""
+        return write_examples(self.train_path(round_), rows)
+
+    def save_retrieved(self, train: list[Example], test: list[Example], eval_source: str,
+                       max_test: int) -> tuple[list[Example], list[Example], str]:
+        """Write retrieved rows and the test split, and record both (round 0).
+
+        Without a real test split, the last rows of the retrieved data are held
+        out instead. Returns (train, test, eval_source) as written.
+        """
+        if train and not test:
+            k = max(1, min(len(train) // RETRIEVED_HOLDOUT_PARTS, max_test))
+            test, train = train[-k:], train[:-k]
+            eval_source = f"{k} held-out rows of the retrieved data"
+        for e in test:
+            e.split = "test"
+        write_examples(self.retrieved_path, train)
+        write_examples(self.test_path, test)
+        self.record(0, train + test)
+        return train, test, eval_source
+
+    def save_synthetic(self, round_: int, accepted: list[Example]) -> tuple[list[Example], str]:
+        """Write a round's accepted rows; returns (training rows, new eval source or "").
+
+        The generator records these rows itself. In round 1 with no test split yet,
+        a share of them is held out as the test split (said so in the eval source).
+        """
+        eval_source = ""
+        if round_ == 1 and len(accepted) >= SYNTH_HOLDOUT_MIN and not self.test():
+            k = max(1, int(len(accepted) * SYNTH_HOLDOUT_SHARE))
+            test, accepted = accepted[-k:], accepted[:-k]
+            for e in test:
+                e.split = "test"
+            write_examples(self.test_path, test)
+            eval_source = f"{k} held-out synthetic examples (not a real test split)"
+        write_examples(self.synth_path(round_), accepted)
+        return accepted, eval_source
+
+    def record(self, round_: int, examples: list[Example]) -> None:
+        """Log examples in the store."""
+        if examples:
+            self.store.record_many("examples", [example_row(e, self.session_id, round_)
+                                                for e in examples])

@@ -127,11 +127,10 @@ class Sessions:
                 if node != "__interrupt__":
                     ctx.emit("node", node=node, keys=sorted((upd or {}).keys()))
         turn = self._turn(session_id, updates)
-        if ctx.store is not None:
-            status = "waiting" if turn.interrupt else ("done" if turn.done else "running")
-            if turn.state.get("error"):
-                status = "stopped"
-            ctx.store.upsert_session(session_id, (turn.state.get("description") or "")[:80], status)
+        status = "waiting" if turn.interrupt else ("done" if turn.done else "running")
+        if turn.state.get("error"):
+            status = "stopped"
+        ctx.store.upsert_session(session_id, (turn.state.get("description") or "")[:80], status)
         return turn
 
     def _turn(self, session_id: str, updates: list) -> Turn:

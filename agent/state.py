@@ -35,10 +35,13 @@ class AgentState(TypedDict, total=False):
     """The current TaskSpec (model_dump). Its `version` grows with every edit."""
 
     parse_notes: list[str]
-    """Where parts of the spec came from (text, model) and what was dropped."""
+    """Where parts of the spec came from (text, model) and what was dropped; confirm_spec shows them."""
 
     questions_asked: int
     """Clarifying questions asked so far (bounded by MAX_QUESTIONS)."""
+
+    answered: list[str]
+    """Clarifying questions asked and the user's answers ("question -> answer"), for the clarifier."""
 
     pending_question: str
     """A question `decide` wants asked (errors cluster on unclear cases)."""
@@ -52,14 +55,8 @@ class AgentState(TypedDict, total=False):
     data_files: list[str]
     """The user's own labeled files (CSV/JSONL/parquet) to train on."""
 
-    data_candidates: list[dict]
-    """Datasets found for the task (Candidate dumps), best first."""
-
     chosen_data: list[dict]
     """Datasets the user or autopilot picked; their rows are in the store."""
-
-    model_candidates: list[dict]
-    """Base models found for the task (Candidate dumps), best first."""
 
     chosen_model: dict
     """The base model for the current round (Candidate dump)."""

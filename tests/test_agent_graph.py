@@ -1,71 +1,27 @@
 """The agent graph with a prompt-keyed fake LLM and a scripted data plane.
 
 The conversation nodes (intake, clarify, confirm_spec, decide) are the real
-ones; find_data .. export are replaced by small scripted nodes so routing,
-interrupts, loop-back, budget stops and crash-resume are tested in seconds.
-The real data plane runs in tests/test_agent_e2e.py.
+ones; find_data .. export are replaced by small scripted nodes
+(tests/fakes/graph_script.py) so routing, interrupts, loop-back and budget stops
+are tested in seconds; crash-resume is in tests/test_sessions.py.
+The real data plane runs in tests/test_agent_e2e.py. The fake is keyed by the
+prompts as literal text (pinned in tests/test_agent_prompts.py), so editing a
+prompt fails these tests instead of following along.
 """
 
 import json
 
-import pytest
-
-from agent.context import AgentContext, Sizes
-from agent.prompts import clarify_messages, intake_messages
-from agent.sessions import Sessions
 from tests.fakes.chat import FakeChatModel
-from tools.settings import Settings
-
-TICKETS = "Classify support tickets as billing, technical or other. 'I was charged twice' -> billing"
-PROPOSAL = json.dumps({"kind": "classification", "labels": ["billing", "technical", "other"],
-                       "input_format": "a support ticket", "output_format": "one label"})
-PROCEED = json.dumps({"action": "proceed", "question": ""})
-
-
-class Script:
-    """Scripted data-plane nodes: student scores per round, optional one-time crash."""
-
-    def __init__(self, scores=(0.9,), teacher=0.5, crash_at=None):
-        self.scores, self.teacher, self.crash_at = list(scores), teacher, crash_at
-        self.calls: list[str] = []
-
-    def node(self, name, update_fn):
-        def fn(state, runtime):
-            self.calls.append(name)
-            if self.crash_at == name:
-                self.crash_at = None
-                raise RuntimeError(f"simulated crash in {name}")
-            return update_fn(state)
-        return fn
-
-    def overrides(self):
-        def evaluate(state):
-            r = state.get("round", 1)
-            s = self.scores[min(r, len(self.scores)) - 1]
-            entry = {"summary": {"round": r, "metric": "accuracy", "student": s,
-                                 "teacher": self.teacher, "base": 0.2, "eval_source": "test"},
-                     "result": {"run_id": f"r{r}", "model_path": "/m", "base_model": "b"}}
-            fails = [{"name": "billing -> other", "count": 5, "examples": []}]
-            return {"rounds": [entry], "best": entry, "failures": fails}
-        return {
-            "find_data": self.node("find_data", lambda s: {"chosen_data": [{"id": "d"}]}),
-            "find_model": self.node("find_model", lambda s: {"chosen_model": {"id": "m"}}),
-            "generate": self.node("generate", lambda s: {"round": s.get("round", 0) + 1}),
-            "train": self.node("train", lambda s: {"last_run": {"run_id": "x", "model_path": "/m"}}),
-            "evaluate": self.node("evaluate", evaluate),
-            "export": self.node("export", lambda s: {"export_path": "/exports/x"}),
-        }
-
-
-def make(tmp_path, fake, script, autopilot=False, **budget):
-    settings = Settings(home=tmp_path / "home")
-    sessions = Sessions(settings, overrides=script.overrides())
-    ctx = AgentContext.create(settings, chat_model=fake, autopilot=autopilot, sizes=Sizes.tiny())
-    return sessions, ctx
-
-
-def intake_fake(**extra):
-    return FakeChatModel(responses={intake_messages(TICKETS)[-1][1]: PROPOSAL, **extra})
+from tests.fakes.graph_script import (
+    CLARIFY_PROMPT,
+    PROCEED,
+    TICKETS,
+    VAGUE,
+    VAGUE_PROMPT,
+    Script,
+    intake_fake,
+    make,
+)
 
 
 def test_autopilot_runs_the_whole_loop(tmp_path):
@@ -82,12 +38,11 @@ def test_autopilot_runs_the_whole_loop(tmp_path):
 
 
 def test_clarify_asks_exactly_one_question_then_proceeds(tmp_path):
-    desc = "Classify support tickets by what they are about."
     fake = FakeChatModel(responses={
-        intake_messages(desc)[-1][1]: json.dumps({"kind": "classification", "labels": []})},
+        VAGUE_PROMPT: json.dumps({"kind": "classification", "labels": []})},
         queue=[PROCEED] * 3)
     sessions, ctx = make(tmp_path, fake, Script())
-    turn = sessions.start(desc, ctx)
+    turn = sessions.start(VAGUE, ctx)
     assert turn.interrupt["kind"] == "question"
     assert "labels" in turn.interrupt["message"].lower()
     turn = sessions.reply(turn.session_id, "billing, technical, other", ctx)
@@ -97,14 +52,38 @@ def test_clarify_asks_exactly_one_question_then_proceeds(tmp_path):
 
 
 def test_model_is_asked_for_ambiguities_with_the_pinned_prompt(tmp_path):
-    spec_prompt = None
     fake = intake_fake()
     sessions, ctx = make(tmp_path, fake, Script())
     fake.queue.append(PROCEED)
     turn = sessions.start(TICKETS, ctx)
     assert turn.interrupt["kind"] == "confirm_spec"
-    spec_prompt = clarify_messages(turn.state["spec"], [])[-1][1]
-    assert any(c["messages"][-1][1] == spec_prompt for c in fake.calls)
+    assert any(c["messages"][-1][1] == CLARIFY_PROMPT for c in fake.calls)
+
+
+def test_the_clarifier_sees_the_questions_already_asked_and_answered(tmp_path):
+    asked = ('Specification:\n{"instruction": "Classify support tickets by what they are about.", '
+             '"kind": "classification", "labels": ["billing", "technical", "other"], '
+             '"input_format": "text", "output_format": "one label", "examples": 0}\n'
+             "Already asked and answered:\n- Which labels should the model choose from? (for "
+             "example: billing, technical, other) -> billing, technical, other")
+    fake = FakeChatModel(responses={
+        VAGUE_PROMPT: json.dumps({"kind": "classification", "labels": []}), asked: PROCEED})
+    sessions, ctx = make(tmp_path, fake, Script())
+    turn = sessions.start(VAGUE, ctx)
+    turn = sessions.reply(turn.session_id, "billing, technical, other", ctx)
+    assert turn.interrupt["kind"] == "confirm_spec"
+    assert turn.state["answered"] == ["Which labels should the model choose from? (for example: "
+                                      "billing, technical, other) -> billing, technical, other"]
+    assert fake.calls[-1]["messages"][-1][1] == asked
+
+
+def test_confirm_shows_where_the_spec_came_from(tmp_path):
+    fake = intake_fake()
+    fake.queue.append(PROCEED)
+    sessions, ctx = make(tmp_path, fake, Script())
+    turn = sessions.start(TICKETS, ctx)
+    assert ("_How I read the description_: read from the text: kind classification, 3 labels, "
+            "1 examples; model fake-teacher proposed kind classification") in turn.interrupt["message"]
 
 
 def test_edit_at_confirm_goes_back_to_confirm(tmp_path):
@@ -175,23 +154,6 @@ def test_errors_clustered_on_two_labels_ask_the_user(tmp_path):
     assert turn.done and script.calls.count("find_data") == 1  # data was not searched again
 
 
-@pytest.mark.parametrize("node", ["find_data", "find_model", "generate", "train", "evaluate", "export"])
-def test_resume_after_a_crash_repeats_no_llm_call(tmp_path, node):
-    fake = intake_fake()
-    script = Script(scores=[0.9], crash_at=node)
-    sessions, ctx = make(tmp_path, fake, script, autopilot=True)
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        sessions.start(TICKETS, ctx, session_id="s1")
-    calls_before = len(fake.calls)
-    # a new process: new Sessions over the same files, new context
-    sessions2, ctx2 = make(tmp_path, fake, script, autopilot=True)
-    turn = sessions2.resume("s1", ctx2)
-    assert turn.done and turn.state["export_path"]
-    assert len(fake.calls) == calls_before  # intake's call was not repeated
-    done_before = script.calls[:script.calls.index(node)]
-    assert all(script.calls.count(n) == 1 for n in done_before)  # finished steps ran once
-
-
 def test_empty_description_gets_a_clear_reply(tmp_path):
     sessions, ctx = make(tmp_path, FakeChatModel(), Script(), autopilot=True)
     turn = sessions.start("   ", ctx)
@@ -200,11 +162,10 @@ def test_empty_description_gets_a_clear_reply(tmp_path):
 
 
 def test_autopilot_without_labels_stops_with_a_reason(tmp_path):
-    desc = "Classify support tickets by what they are about."
-    fake = FakeChatModel(responses={intake_messages(desc)[-1][1]: json.dumps(
+    fake = FakeChatModel(responses={VAGUE_PROMPT: json.dumps(
         {"kind": "classification", "labels": ["invented"]})})
     sessions, ctx = make(tmp_path, fake, Script(), autopilot=True)
-    turn = sessions.start(desc, ctx)
+    turn = sessions.start(VAGUE, ctx)
     assert turn.done and turn.state["error"] == "no_labels"
     assert "labels" in turn.message
 
@@ -217,18 +178,3 @@ def test_make_it_better_with_no_task_asks_what_to_do_or_stops_on_autopilot(tmp_p
     sessions2, ctx2 = make(tmp_path / "b", fake, Script(), autopilot=True)
     turn = sessions2.start("make it better", ctx2)
     assert turn.done and turn.state["error"] == "too_vague"
-
-
-def test_resume_of_a_run_that_ended_without_an_outcome_decides_again(tmp_path):
-    from langgraph.types import Command
-
-    script = Script(scores=[0.9])
-    lost = {**script.overrides(), "decide": lambda state, runtime: Command(goto="__end__")}
-    settings = Settings(home=tmp_path / "home")
-    ctx = AgentContext.create(settings, chat_model=intake_fake(), autopilot=True, sizes=Sizes.tiny())
-    turn = Sessions(settings, overrides=lost).start(TICKETS, ctx, session_id="s2")
-    assert turn.done and not turn.state.get("export_path")  # as if decide's branch was lost
-    sessions2, ctx2 = make(tmp_path, intake_fake(), script, autopilot=True)
-    turn = sessions2.resume("s2", ctx2)
-    assert turn.done and turn.state["export_path"] == "/exports/x"
-    assert turn.state["decisions"][-1]["action"] == "export"

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent.context import AgentContext, Sizes
-from agent.nodes.train import training_rows
-from agent.data_files import data_dir
+from agent.data_files import SessionData
 from agent.sessions import Sessions
 from evals.faults import DESC, SECRET, make_catalog, secret_in_tree, teacher_responder
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -39,8 +38,8 @@ def scripted():
 
     def train(state, runtime):
         spec = TaskSpec.model_validate(state["spec"])
-        d = data_dir(runtime.context.settings, state["session_id"])
-        rows = training_rows(spec, d, max(1, state.get("round", 1)))
+        data = SessionData(runtime.context.settings, state["session_id"], runtime.context.store)
+        rows = data.training_rows(spec, max(1, state.get("round", 1)))
         if not rows:
             return {"error": "no_data", "messages": [{"role": "assistant", "kind": "error",
                                                      "content": "There is no training data."}]}
@@ -120,7 +119,14 @@ def test_bad_description(tmp_path, srv, case):
         assert len(st["spec"]["labels"]) <= 300
     if case == "sql_in_description":
         from tools.store import Store
-        assert Store(settings).query("SELECT count(*) AS n FROM examples")[0]["n"] >= 0
+        store = Store(settings)
+        # The SQL stayed text: the spec keeps it verbatim and the examples table still
+        # holds the rows this session recorded.
+        specs = store.query("SELECT spec->>'instruction' AS i FROM task_specs WHERE session_id = ?",
+                            [turn.session_id])
+        assert specs and all("DROP TABLE examples; --" in r["i"] for r in specs)
+        assert store.query("SELECT count(*) AS n FROM examples WHERE session_id = ?",
+                           [turn.session_id])[0]["n"] > 0
 
 
 # -- the user's own files -------------------------------------------------------------------

@@ -211,3 +211,17 @@ def test_a_teacher_that_never_answers_gets_no_score_row(cls_model):
     res = evaluate(SPEC, model_path, test, run_id="r2", client=FakeClient(down),
                    base=zero_shot_embedding(bert, SPEC.labels))
     assert [s.system for s in res.scores] == ["student", "base"]
+
+
+def test_the_metric_module_owns_its_scale_and_targets_see_0_to_1():
+    from tools.contracts import MetricValue, RunResult, SystemScore
+    from tools.evaluate import unit_score
+
+    assert metrics.unit_value("chrf", 42.0) == pytest.approx(0.42)
+    assert metrics.unit_value("accuracy", 0.42) == 0.42
+    result = RunResult(run_id="r", model_path="/m", base_model="", scores=[
+        SystemScore(system="student", name="s", metrics={"chrf": MetricValue(value=30.7)}),
+        SystemScore(system="teacher", name="t", metrics={"exact_match": MetricValue(value=0.5)})])
+    assert unit_score(result, "student", "chrf") == pytest.approx(0.307)
+    assert unit_score(result, "teacher", "exact_match") == 0.5
+    assert unit_score(result, "teacher", "chrf") is None and unit_score(result, "base", "chrf") is None

@@ -10,6 +10,7 @@ import pytest
 
 from tools.contracts import TaskSpec
 from tools.hub import index as index_mod
+from tools.hub import local_index
 from tools.hub import search as search_mod
 from tools.hub.index import Doc, HybridIndex, tokenize
 from tools.hub.snapshot import load_seed_vectors, save_seed_vectors, write_jsonl_gz
@@ -59,7 +60,7 @@ class FakeEmbedder:
 def fake_embedder(monkeypatch):
     emb = FakeEmbedder()
     monkeypatch.setattr(index_mod, "load_embedder", lambda: emb)
-    search_mod._INDEX_MEMO.clear()
+    local_index._INDEX_MEMO.clear()
     return emb
 
 

@@ -37,8 +37,7 @@ DRIVER = textwrap.dedent("""
 
 
 def scripted():
-    from agent.data_files import data_dir
-    from agent.nodes.train import training_rows
+    from agent.data_files import SessionData
     from tools.contracts import TaskSpec
 
     def find_model(state, runtime):
@@ -46,8 +45,8 @@ def scripted():
 
     def train(state, runtime):
         spec = TaskSpec.model_validate(state["spec"])
-        rows = training_rows(spec, data_dir(runtime.context.settings, state["session_id"]),
-                             max(1, state.get("round", 1)))
+        data = SessionData(runtime.context.settings, state["session_id"], runtime.context.store)
+        rows = data.training_rows(spec, max(1, state.get("round", 1)))
         return {"last_run": {"run_id": state["session_id"], "model_path": "/m", "rows": len(rows)}}
 
     def evaluate(state, runtime):

@@ -2,8 +2,6 @@
 
 import pytest
 
-from agent.nodes.decide import choose
-from tools.contracts import Budget, TaskSpec
 from tools.spec_parse import find_labels, merge_parse, parse_description
 
 TREC = ("Classify questions by the type of answer they expect: ABBR (abbreviation), DESC "
@@ -59,32 +57,6 @@ def test_merge_keeps_explicit_labels_over_the_model():
     text = "Classify tickets as billing or other."
     spec, _ = merge_parse(parse_description(text), {"kind": "generation", "labels": ["x"]}, text)
     assert spec.kind == "classification" and spec.labels == ["billing", "other"]
-
-
-def _state(*students, teacher=0.5, decisions=()):
-    return {"rounds": [{"summary": {"student": s, "teacher": teacher}} for s in students],
-            "decisions": list(decisions), "started_at": None, "failures": []}
-
-
-def test_decide_exports_when_the_target_is_met_and_loops_otherwise():
-    spec = TaskSpec(instruction="x", kind="classification", labels=["a", "b"])
-    assert choose(spec, _state(0.9), 0, True)[0] == "export"
-    assert choose(spec, _state(0.6), 0, True)[0] == "generate"  # floor 0.7 not reached
-    spec.target = 0.95
-    assert choose(spec, _state(0.9), 0, True)[0] == "generate"
-
-
-def test_decide_trains_longer_when_more_data_did_not_help():
-    spec = TaskSpec(instruction="x", kind="classification", labels=["a", "b"])
-    st = _state(0.5, 0.505, decisions=[{"action": "generate"}])
-    assert choose(spec, st, 0, True)[0] == "train"
-
-
-def test_decide_stops_on_calls_budget():
-    spec = TaskSpec(instruction="x", kind="classification", labels=["a", "b"],
-                    budget=Budget(max_llm_calls=10))
-    action, reason = choose(spec, _state(0.1), 10, True)
-    assert action == "export" and "10 of 10 LLM calls" in reason
 
 
 def test_words_inside_demonstrations_do_not_decide_kind_or_labels():

@@ -39,6 +39,52 @@ def test_schema_matches_migrations_and_migrations_run_once(store):
         conn.close()
 
 
+# The product tables exactly as m001 created them at first release (frozen history).
+FIRST_RELEASE = {
+    "sessions": ["id", "title", "status", "created_at", "updated_at"],
+    "task_specs": ["id", "session_id", "version", "spec", "created_at"],
+    "examples": ["id", "session_id", "round", "input", "output", "split", "source", "teacher",
+                 "params", "verdicts", "accepted", "created_at"],
+    "llm_calls": ["id", "session_id", "purpose", "model", "cache_key", "prompt_tokens",
+                  "completion_tokens", "latency_ms", "cost_usd", "cache_hit", "error", "created_at"],
+    "runs": ["id", "session_id", "round", "base_model", "model_path", "hyperparameters", "status",
+             "result", "created_at", "updated_at"],
+    "metrics": ["id", "run_id", "split", "system", "name", "value", "low", "high", "created_at"],
+    "events": ["id", "session_id", "run_id", "kind", "payload", "created_at"],
+}
+
+
+def _columns(conn, table: str) -> dict[str, str]:
+    return {r[0]: r[1] for r in conn.execute(f'DESCRIBE "{table}"').fetchall()}
+
+
+def test_a_fresh_database_migrated_step_by_step_has_the_expected_schema():
+    import duckdb
+
+    conn = duckdb.connect(":memory:")
+    MIGRATIONS[0](conn)  # m001 alone: the first release, whatever SCHEMA says today
+    assert {t: list(_columns(conn, t)) for t in FIRST_RELEASE} == FIRST_RELEASE
+    for fn in MIGRATIONS[1:]:
+        fn(conn)
+    assert {t: _columns(conn, t) for t in SCHEMA} == SCHEMA
+
+
+def test_a_later_migration_applies_on_a_fresh_database(monkeypatch):
+    """Following the module's instructions (new migration + SCHEMA updated) must work."""
+    import duckdb
+
+    from tools.store import migrations
+
+    def m900_example_weight(conn):
+        conn.execute('ALTER TABLE "examples" ADD COLUMN "weight" DOUBLE')
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS + [m900_example_weight])
+    monkeypatch.setitem(SCHEMA, "examples", {**SCHEMA["examples"], "weight": "DOUBLE"})
+    conn = duckdb.connect(":memory:")
+    assert migrations.migrate(conn)[-1] == "m900_example_weight"
+    assert _columns(conn, "examples") == SCHEMA["examples"]
+
+
 def test_record_fills_id_timestamp_and_stores_json(store):
     rid = store.record("examples", {"session_id": "s1", "input": "I was charged twice",
                                     "output": "billing", "params": {"temperature": 0.7},

@@ -130,7 +130,7 @@ def index_cmd(catalog: list[Path] = typer.Option([], "--catalog", help="Also ind
 
     from tools.hub.catalog import scan_catalogs
     from tools.hub.records import dataset_text, model_text
-    from tools.hub.search import get_index, load_records
+    from tools.hub.local_index import get_index, load_records
     from tools.settings import get_settings
 
     settings = get_settings()

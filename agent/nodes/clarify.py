@@ -38,7 +38,8 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
     question = state.get("pending_question") or known_gap(spec, state.get("description", ""))
     if question is None and not ctx.autopilot and not ctx.client.is_embedded and asked < MAX_QUESTIONS:
         try:
-            d = ctx.client.structured(prompts.clarify_messages(spec.model_dump(), []),
+            d = ctx.client.structured(prompts.clarify_messages(spec.model_dump(),
+                                                               state.get("answered") or []),
                                       prompts.ClarifyDecision, purpose="clarify", max_tokens=200)
             if d.action == "ask" and d.question.strip():
                 question = d.question.strip()
@@ -58,7 +59,8 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
             return Command(goto="__end__", update={**say(msg, "error"), "error": "no_labels"})
         return Command(goto="confirm_spec")
     reply, notes = ask_user({"kind": "question", "message": question}, state, ctx)
-    update = {"messages": notes, "questions_asked": asked + 1, "pending_question": ""}
+    update = {"messages": notes, "questions_asked": asked + 1, "pending_question": "",
+              "answered": (state.get("answered") or []) + [f"{question} -> {reply}"]}
     new = _apply_answer(spec, state.get("description", ""), question, reply, ctx)
     update["spec"] = new.model_dump()
     if new.model_dump() == spec.model_dump():

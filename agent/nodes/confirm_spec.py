@@ -41,10 +41,16 @@ def render_spec(spec: TaskSpec, sizes: Sizes) -> str:
     return "\n".join(lines)
 
 
+def parse_notes_line(state: AgentState) -> str:
+    """Intake's notes on where the spec came from (text, model, what was dropped), briefly."""
+    notes = state.get("parse_notes") or []
+    return ("\n_How I read the description_: " + "; ".join(notes))[:400] if notes else ""
+
+
 def confirm_spec(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
     ctx = runtime.context
     spec = TaskSpec.model_validate(state["spec"])
-    text = render_spec(spec, ctx.sizes)
+    text = render_spec(spec, ctx.sizes) + parse_notes_line(state)
     reply, notes = ask_user({"kind": "confirm_spec", "message": text + "\n\nApprove? (yes, or "
                              "say what to change, e.g. 'labels: a, b, c' or 'target: 0.9')",
                              "spec": spec.model_dump()}, state, ctx, default="yes")
@@ -60,8 +66,7 @@ def confirm_spec(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
                       "I didn't see a change in that. Reply 'yes' to approve, or e.g. "
                       "'labels: a, b, c', 'target: 0.9', 'budget: 50 calls'."})
         return Command(goto="confirm_spec", update={"messages": notes})
-    if ctx.store is not None:
-        ctx.store.save_spec(state["session_id"], new.model_dump())
+    ctx.store.save_spec(state["session_id"], new.model_dump())
     notes.append({"role": "assistant", "kind": "text", "content": f"Updated: {changed}."})
     return Command(goto="confirm_spec", update={"messages": notes, "spec": new.model_dump(),
                                                 "approved": False})

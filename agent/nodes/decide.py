@@ -72,9 +72,8 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
     calls = int((state.get("spent") or {}).get("llm_calls", 0))
     action, reason = choose(spec, state, calls, ctx.autopilot)
     decision = {"round": state.get("round"), "action": action, "reason": reason}
-    if ctx.store is not None:
-        ctx.store.record("events", {"session_id": state["session_id"], "kind": "decision",
-                                    "payload": decision})
+    ctx.store.record("events", {"session_id": state["session_id"], "kind": "decision",
+                                "payload": decision})
     ctx.emit("decision", **decision)
     update = {**say(f"Round {state.get('round')}: {reason}.", "decision"),
               "decisions": [decision], "next_action": action}

@@ -6,28 +6,18 @@ from langgraph.runtime import Runtime
 
 from agent.budget import spent
 from agent.context import AgentContext
-from agent.data_files import data_dir, read_examples
+from agent.data_files import SessionData
 from agent.state import AgentState, say
-from tools.contracts import RunResult, TaskSpec
-
-
-def main_value(result: RunResult, system: str, metric: str) -> float | None:
-    """The spec's metric for one system on a 0-1 scale (chrF is reported 0-100)."""
-    for s in result.scores:
-        if s.system == system and metric in s.metrics:
-            v = s.metrics[metric].value
-            return v / 100 if metric == "chrf" else v
-    return None
+from tools.contracts import TaskSpec
 
 
 def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
-    from tools.evaluate import evaluate as run_eval
-    from tools.evaluate import summary_table
+    from tools.evaluate import evaluation
 
     ctx = runtime.context
     spec = TaskSpec.model_validate(state["spec"])
     sid, round_ = state["session_id"], state.get("round", 1)
-    test = read_examples(data_dir(ctx.settings, sid) / "test.jsonl")
+    test = SessionData(ctx.settings, sid, ctx.store).test()
     eval_source = state.get("eval_source") or ""
     if not test:  # nothing held out: the user's own examples are all there is
         test = [d for d in spec.demonstrations]
@@ -39,18 +29,16 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run = state.get("last_run") or {}
     base = (state.get("chosen_model") or {}).get("location") or ""
     try:
-        result = run_eval(spec, run["model_path"], [{"input": e.input, "output": e.output} for e in test],
-                          run_id=run["run_id"], client=ctx.client,
-                          teacher_limit=ctx.sizes.teacher_eval_rows, store=ctx.store,
-                          hyperparameters=run.get("hyperparameters"),
-                          train_seconds=run.get("train_seconds", 0.0),
-                          base_model="" if base.startswith("gguf:") else base)
+        result = evaluation.evaluate(
+            spec, run["model_path"], [{"input": e.input, "output": e.output} for e in test],
+            run_id=run["run_id"], client=ctx.client, teacher_limit=ctx.sizes.teacher_eval_rows,
+            store=ctx.store, hyperparameters=run.get("hyperparameters"),
+            train_seconds=run.get("train_seconds", 0.0), base_model=base)
     except (ValueError, RuntimeError) as e:
         return {**say(f"Evaluation failed: {e}", "error"), "error": "eval_failed"}
     summary = {"round": round_, "metric": spec.metric, "eval_source": eval_source, "n": len(test),
-               "student": main_value(result, "student", spec.metric),
-               "teacher": main_value(result, "teacher", spec.metric),
-               "base": main_value(result, "base", spec.metric)}
+               **{system: evaluation.unit_score(result, system, spec.metric)
+                  for system in ("student", "teacher", "base")}}
     best = state.get("best") or {}
     best_val = (best.get("summary") or {}).get("student")
     entry = {"summary": summary, "result": result.model_dump()}
@@ -58,7 +46,7 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
               "spent": spent(ctx.store, sid, state.get("started_at"), ctx.client)}
     if best_val is None or (summary["student"] or 0) > best_val:
         update["best"] = entry
-    table = summary_table(result)
+    table = evaluation.summary_table(result)
     ctx.emit("results", table=table, summary=summary)
     update["messages"] = [{"role": "assistant", "kind": "results",
                            "content": f"Round {round_} results on {eval_source}:\n```\n{table}\n```",

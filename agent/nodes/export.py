@@ -5,8 +5,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
-from agent.data_files import data_dir, read_examples
-from agent.nodes.train import training_rows
+from agent.data_files import SessionData
 from agent.state import AgentState, say
 from tools.contracts import RunResult, TaskSpec
 
@@ -23,19 +22,18 @@ def export(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         return {**say("Nothing to export: no round finished training and evaluation.", "error"),
                 "error": "nothing_to_export"}
     result = RunResult.model_validate(best["result"])
-    d = data_dir(ctx.settings, sid)
-    test = read_examples(d / "test.jsonl")
+    data = SessionData(ctx.settings, sid, ctx.store)
+    test = data.test()
     try:
         folder = export_model(result.model_path, spec, name=f"p2m-{sid}", result=result,
-                              examples=training_rows(spec, d, state.get("round", 1)),
+                              examples=data.training_rows(spec, state.get("round", 1)),
                               sample_inputs=[e.input for e in test[:20]] or None,
                               exports_dir=ctx.out_dir or ctx.settings.exports_dir, overwrite=True)
     except ExportError as e:
         return {**say(f"Export failed: {e}", "error"), "error": "export_failed"}
     s = best["summary"]
-    if ctx.store is not None:
-        ctx.store.record("events", {"session_id": sid, "kind": "export",
-                                    "payload": {"path": str(folder), "round": s["round"]}})
+    ctx.store.record("events", {"session_id": sid, "kind": "export",
+                                "payload": {"path": str(folder), "round": s["round"]}})
     if s.get("teacher") is None:
         verdict = "The teacher could not be scored (its calls failed); the student is compared with the base model only."
     elif (s.get("student") or 0) > s["teacher"]:

@@ -37,5 +37,4 @@ def find_model(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx.emit("model", id=chosen.id)
     msgs.append({"role": "assistant", "kind": "model",
                  "content": f"Base model: {chosen.id} ({chosen.params_m}M parameters)."})
-    return {"messages": msgs, "model_candidates": [c.model_dump() for c in res.candidates],
-            "chosen_model": chosen.model_dump()}
+    return {"messages": msgs, "chosen_model": chosen.model_dump()}

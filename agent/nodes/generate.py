@@ -6,12 +6,11 @@ from langgraph.runtime import Runtime
 
 from agent.budget import spent
 from agent.context import AgentContext
-from agent.data_files import data_dir, read_examples, write_examples
+from agent.data_files import SessionData
 from agent.state import AgentState
-from tools.contracts import Example, TaskSpec
+from tools.contracts import TaskSpec
 from tools.llm import WEAK_TEACHER_NOTE
 
-HOLDOUT_SHARE = 0.2  # of round-1 synthetic data, when no real test split exists
 
 
 def _failure_rows(failures: list[dict]) -> list[dict]:
@@ -24,11 +23,8 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
     spec = TaskSpec.model_validate(state["spec"])
     sid, round_ = state["session_id"], state.get("round", 0) + 1
-    d = data_dir(ctx.settings, sid)
-    test = read_examples(d / "test.jsonl")
-    existing = read_examples(d / "retrieved.jsonl")
-    for r in range(1, round_):
-        existing += read_examples(d / f"synth_r{r}.jsonl")
+    data = SessionData(ctx.settings, sid, ctx.store)
+    test, existing = data.test(), data.existing(round_)
     used = spent(ctx.store, sid, state.get("started_at"), ctx.client)
     left_calls = max(0, spec.budget.max_llm_calls - used["llm_calls"] - ctx.sizes.teacher_eval_rows)
     config = SynthConfig(concurrency=4, consistency_k=ctx.sizes.self_consistency_k,
@@ -42,16 +38,8 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         result = generate_targeted(spec, ctx.client, failures, **kw)
     else:
         result = generate_round(spec, ctx.client, **kw)
-    accepted: list[Example] = result.accepted
-    update: dict = {}
-    if not test and round_ == 1 and len(accepted) >= 5:
-        k = max(1, int(len(accepted) * HOLDOUT_SHARE))
-        test, accepted = accepted[-k:], accepted[:-k]
-        for e in test:
-            e.split = "test"
-        write_examples(d / "test.jsonl", test)
-        update["eval_source"] = f"{k} held-out synthetic examples (not a real test split)"
-    write_examples(d / f"synth_r{round_}.jsonl", accepted)
+    _, eval_source = data.save_synthetic(round_, result.accepted)
+    update: dict = {"eval_source": eval_source} if eval_source else {}
     rep = result.report
     text = (f"Round {round_} data: {rep.accepted} accepted of {rep.requested} requested "
             f"({rep.acceptance_rate:.0%}); rejected by reason: {rep.rejected_by_reason or '{}'}; "

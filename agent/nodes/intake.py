@@ -36,9 +36,8 @@ def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         notes.append("the description is not in English; the student and metrics assume "
                      "the description's language")
         spec.constraints.language = "auto"
-    if ctx.store is not None:
-        ctx.store.upsert_session(state["session_id"], text[:80], "intake")
-        ctx.store.save_spec(state["session_id"], spec.model_dump())
+    ctx.store.upsert_session(state["session_id"], text[:80], "intake")
+    ctx.store.save_spec(state["session_id"], spec.model_dump())
     ctx.emit("spec", spec=spec.model_dump())
     return {"spec": spec.model_dump(), "parse_notes": notes, "questions_asked": 0,
             "approved": False, "round": 0, "started_at": state.get("started_at") or time.time(),

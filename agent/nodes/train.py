@@ -8,20 +8,9 @@ from pathlib import Path
 from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
-from agent.data_files import data_dir, read_examples, write_examples
+from agent.data_files import SessionData
 from agent.state import AgentState, say
-from tools.contracts import Example, TaskSpec
-
-
-def training_rows(spec: TaskSpec, d: Path, round_: int) -> list[Example]:
-    """User demonstrations, retrieved rows and every round's accepted synthetic rows."""
-    rows = [Example(input=x.input, output=x.output, source="user") for x in spec.demonstrations]
-    rows += read_examples(d / "retrieved.jsonl")
-    for r in range(1, round_ + 1):
-        rows += read_examples(d / f"synth_r{r}.jsonl")
-    if spec.kind == "classification":
-        rows = [e for e in rows if e.output in spec.labels]
-    return rows
+from tools.contracts import TaskSpec
 
 
 def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
@@ -30,19 +19,18 @@ def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
     spec = TaskSpec.model_validate(state["spec"])
     sid, round_ = state["session_id"], max(1, state.get("round", 1))
-    d = data_dir(ctx.settings, sid)
-    rows = training_rows(spec, d, round_)
+    data = SessionData(ctx.settings, sid, ctx.store)
+    rows = data.training_rows(spec, round_)
     if not rows:
         return {**say("There is no training data: no dataset fit the task and the teacher's "
                       "examples were all rejected. Connect a stronger teacher (OPENAI_BASE_URL) "
                       "or give a labeled file with --data.", "error"), "error": "no_data"}
     over = state.get("train_overrides") or {}
     model = state.get("chosen_model") or {}
-    location = model.get("location") or ""
     run_dir = Path(ctx.settings.runs_dir) / sid / f"r{round_}-{len(state.get('decisions') or [])}"
     cfg = TrainConfig(run_id=f"{sid}-{run_dir.name}", run_dir=str(run_dir), kind=spec.kind,
-                      base_model="" if location.startswith("gguf:") else location,
-                      train_path=str(write_examples(d / f"train_r{round_}.jsonl", rows)),
+                      base_model=model.get("location") or "",
+                      train_path=str(data.write_training(round_, rows)),
                       labels=spec.labels, instruction=spec.instruction,
                       epochs=3.0 * over.get("epochs_factor", 1),
                       time_budget_minutes=ctx.sizes.train_minutes, session_id=sid)

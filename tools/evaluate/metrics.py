@@ -17,6 +17,8 @@ import numpy as np
 from tools.contracts import MetricValue
 
 N_BOOT = 1000
+# chrF is reported on its usual 0-100 scale; every other metric is already 0-1.
+SCALE = {"chrf": 100.0}
 _NUM = re.compile(r"-?\d[\d,]*\.?\d*")
 
 
@@ -120,6 +122,11 @@ def chrf(preds: list[str], golds: list[str], seed: int = 0) -> MetricValue:
 
     lo, hi = bootstrap(score, len(preds), seed, n_boot=300)
     return MetricValue(value=score(np.arange(len(preds))), low=lo, high=hi)
+
+
+def unit_value(name: str, value: float) -> float:
+    """A metric's value on the 0-1 scale that targets and floors are set in."""
+    return value / SCALE.get(name, 1.0)
 
 
 def compute(kind: str, preds: list[str | None], golds: list[str], seed: int = 0) -> dict[str, MetricValue]:

@@ -6,7 +6,8 @@
 
 The LLM (optional) proposes the input/output columns; the code checks them
 against the real columns and sample rows and otherwise falls back to a
-name heuristic. Nothing here raises on a bad dataset: it is rejected with why.
+name heuristic. Labels are mapped in one place, `fit_labels`. Nothing here
+raises on a bad dataset: it is rejected with why.
 """
 
 from __future__ import annotations
@@ -127,6 +128,46 @@ def label_mapping(spec_labels: list[str], ds_labels: list[str],
     return out
 
 
+class LabelFit(BaseModel):
+    """How a dataset's label column maps onto the task's labels, or why it can't."""
+
+    label_map: dict[str, str] = Field(default_factory=dict, description="dataset label -> task label")
+    rejected: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+def dataset_labels(content: Content, column: str, rows: list[dict]) -> list[str]:
+    """The distinct values of a label column in the first 5,000 rows, most common first."""
+    names = content.label_names.get(column) or content.label_names.get("*")
+    return [lab for lab, _ in Counter(_value(r.get(column), names) for r in rows[:5000]).most_common()]
+
+
+def fit_labels(spec: TaskSpec, cand_id: str, content: Content, column: str,
+               rows: list[dict]) -> LabelFit:
+    """The one place that decides how a dataset's labels become the task's labels.
+
+    `label_map` is filled even when the column is rejected (load_examples with
+    no fit uses it as is); fit_dataset only keeps it for a fit that passed.
+    """
+    ds_labels = dataset_labels(content, column, rows)
+    fit = LabelFit(label_map=label_mapping(spec.labels, ds_labels, content.label_descriptions)
+                   if spec.labels else {})
+    if len(ds_labels) > max(50, 0.5 * min(len(rows), 5000)):
+        fit.rejected = (f"{cand_id}: column '{column}' has {len(ds_labels)} distinct "
+                        "values; it does not look like a label")
+        return fit
+    if not spec.labels:
+        return fit
+    if not fit.label_map:
+        fit.rejected = (f"{cand_id}: labels don't overlap: dataset has "
+                        f"{ds_labels[:12]}, task wants {spec.labels}")
+        return fit
+    missing = sorted(set(spec.labels) - set(fit.label_map.values()))
+    if missing:
+        fit.notes.append(f"no rows for task labels {missing}")
+    return fit
+
+
 def _pick_split(content: Content, wanted: str | None) -> str:
     if wanted and wanted in content.splits:
         return wanted
@@ -186,22 +227,12 @@ def fit_dataset(spec: TaskSpec, candidate: Candidate, client=None, settings=None
         return res
     cand.column_mapping = m
     if spec.kind == "classification":
-        names = content.label_names.get(m["output"]) or content.label_names.get("*")
-        ds_labels = [lab for lab, _ in Counter(
-            _value(r.get(m["output"]), names) for r in rows[:5000]).most_common()]
-        if len(ds_labels) > max(50, 0.5 * min(len(rows), 5000)):
-            res.rejected = (f"{cand.id}: column '{m['output']}' has {len(ds_labels)} distinct "
-                            "values; it does not look like a label")
+        labels = fit_labels(spec, cand.id, content, m["output"], rows)
+        res.notes += labels.notes
+        if labels.rejected:
+            res.rejected = labels.rejected
             return res
-        if spec.labels:
-            res.label_map = label_mapping(spec.labels, ds_labels, content.label_descriptions)
-            if not res.label_map:
-                res.rejected = (f"{cand.id}: labels don't overlap: dataset has "
-                                f"{ds_labels[:12]}, task wants {spec.labels}")
-                return res
-            missing = sorted(set(spec.labels) - set(res.label_map.values()))
-            if missing:
-                res.notes.append(f"no rows for task labels {missing}")
+        res.label_map = labels.label_map
     examples = _examples(spec, cand, content, res.label_map, cap=None)
     res.rows = len(examples)
     if not examples:
@@ -244,10 +275,9 @@ def load_examples(spec: TaskSpec, candidate: Candidate, settings=None, cap: int 
     except ContentUnavailable:
         return []
     if spec.kind == "classification" and spec.labels and label_map is None:
-        names = content.label_names.get(candidate.column_mapping["output"]) or content.label_names.get("*")
         rows = content.splits.get(candidate.split or "train", [])
-        ds = {_value(r.get(candidate.column_mapping["output"]), names) for r in rows[:5000]}
-        label_map = label_mapping(spec.labels, sorted(ds), content.label_descriptions)
+        label_map = fit_labels(spec, candidate.id, content, candidate.column_mapping["output"],
+                               rows).label_map
     return _examples(spec, candidate, content, label_map or {}, cap, splits)
 
 

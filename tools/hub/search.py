@@ -12,8 +12,6 @@ bits for snapshot records, the rest embedded once and cached in P2M_HOME/hub/.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from pathlib import Path
 
@@ -22,11 +20,11 @@ from pydantic import BaseModel, Field
 
 from tools.contracts import Candidate, TaskSpec
 from tools.hub.catalog import scan_catalogs
-from tools.hub.index import Doc, HybridIndex, tokenize
+from tools.hub.index import tokenize
+from tools.hub.local_index import get_index, load_records
 from tools.hub.records import KIND_TASKS, dataset_text
-from tools.hub.snapshot import SNAPSHOT_DIR, load_seed_vectors, read_jsonl_gz
+from tools.hub.snapshot import SNAPSHOT_DIR
 
-MAX_LIVE_EMBED = 500  # about 5-20 s on 2 cores; more waits for `p2m hub index`
 MAX_QUERY_CHARS = 2000  # a 5,000-word query is cut (noted), not refused
 DOWNLOADS_PRIOR = 0.001  # fused-score units per decade of downloads
 CATALOG_BONUS = 0.002  # local data the user pointed at is loadable now: rank it up a little
@@ -51,43 +49,6 @@ class SearchResult(BaseModel):
 
     candidates: list[Candidate] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-
-
-def hub_dir(settings) -> Path:
-    """P2M_HOME/hub: caches of refreshed records and dense vectors."""
-    return Path(settings.home) / "hub"
-
-
-def load_records(kind: str, settings, snapshot_dir: Path = SNAPSHOT_DIR) -> list[dict]:
-    """Snapshot records overlaid with refreshed ones (same id: the refreshed wins)."""
-    by_id = {r["id"]: r for r in read_jsonl_gz(snapshot_dir / f"{kind}.jsonl.gz")}
-    refreshed = hub_dir(settings) / f"refreshed_{kind}.jsonl"
-    if refreshed.exists():
-        for line in refreshed.open(encoding="utf-8"):
-            if line.strip():
-                r = json.loads(line)
-                by_id[r["id"]] = {**by_id.get(r["id"], {}), **r}
-    return list(by_id.values())
-
-
-_INDEX_MEMO: dict[str, tuple[HybridIndex, list[dict], list[str]]] = {}
-
-
-def get_index(kind: str, records: list[dict], text_fn, settings, dense: bool = True,
-              snapshot_dir: Path = SNAPSHOT_DIR, max_embed: int = MAX_LIVE_EMBED,
-              progress=None):
-    """Build (or reuse, within this process) the hybrid index over `records`."""
-    key = hashlib.sha1(json.dumps([kind, dense, str(snapshot_dir)] + [
-        (r["id"], text_fn(r)) for r in records]).encode()).hexdigest()
-    if key in _INDEX_MEMO:
-        return _INDEX_MEMO[key]
-    index = HybridIndex(hub_dir(settings), kind, dense=dense)
-    seed = load_seed_vectors(snapshot_dir / f"{kind}.emb.npz") if dense else None
-    stats = index.build([Doc(r["id"], text_fn(r)) for r in records], seed=seed,
-                        max_embed=max_embed)
-    _INDEX_MEMO.clear()  # one live index per process is plenty
-    _INDEX_MEMO[key] = (index, records, stats.notes)
-    return _INDEX_MEMO[key]
 
 
 def _size_ok(size: str | None, lo: str | None, hi: str | None) -> bool:

@@ -2,6 +2,7 @@
 
 from tools.store.errors import StoreError
 from tools.store.migrations import SCHEMA
+from tools.store.rows import example_row
 from tools.store.store import Store
 
-__all__ = ["SCHEMA", "Store", "StoreError"]
+__all__ = ["SCHEMA", "Store", "StoreError", "example_row"]

@@ -1,9 +1,10 @@
 """The store's schema, grown by numbered migration functions (simonw/llm style).
 
-Each migration runs once and is recorded by name in `_migrations`. Never edit
-an applied migration: add a new one, and update `SCHEMA` (what `record()`
-validates against without opening the database) to match; a test pins that the
-migrated database and `SCHEMA` agree.
+Each migration runs once and is recorded by name in `_migrations`. A migration
+is frozen history: its DDL is literal text, never built from `SCHEMA`, so a later
+ALTER still applies on a fresh database. Never edit an applied migration: add a
+new one, and update `SCHEMA` (what `record()` validates against without opening
+the database) to match; a test pins that the migrated database and `SCHEMA` agree.
 """
 
 from __future__ import annotations
@@ -46,17 +47,32 @@ SCHEMA: dict[str, dict[str, str]] = {
 UPSERT_TABLES = ("sessions", "runs")
 
 
-def _create(conn, table: str, columns: dict[str, str]) -> None:
-    cols = ", ".join(f'"{c}" {t}' + (" PRIMARY KEY" if c == "id" else "")
-                     for c, t in columns.items())
-    conn.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})')
-
-
 @migration
 def m001_initial(conn):
-    """The seven product tables, exactly as `SCHEMA` had them at first release."""
-    for table, columns in SCHEMA.items():
-        _create(conn, table, columns)
+    """The seven product tables as they were at first release (literal DDL, frozen)."""
+    for ddl in (
+        'CREATE TABLE IF NOT EXISTS "sessions" ("id" VARCHAR PRIMARY KEY, "title" VARCHAR, '
+        '"status" VARCHAR, "created_at" TIMESTAMP, "updated_at" TIMESTAMP)',
+        'CREATE TABLE IF NOT EXISTS "task_specs" ("id" VARCHAR PRIMARY KEY, "session_id" VARCHAR, '
+        '"version" INTEGER, "spec" JSON, "created_at" TIMESTAMP)',
+        'CREATE TABLE IF NOT EXISTS "examples" ("id" VARCHAR PRIMARY KEY, "session_id" VARCHAR, '
+        '"round" INTEGER, "input" VARCHAR, "output" VARCHAR, "split" VARCHAR, "source" VARCHAR, '
+        '"teacher" VARCHAR, "params" JSON, "verdicts" JSON, "accepted" BOOLEAN, '
+        '"created_at" TIMESTAMP)',
+        'CREATE TABLE IF NOT EXISTS "llm_calls" ("id" VARCHAR PRIMARY KEY, "session_id" VARCHAR, '
+        '"purpose" VARCHAR, "model" VARCHAR, "cache_key" VARCHAR, "prompt_tokens" INTEGER, '
+        '"completion_tokens" INTEGER, "latency_ms" DOUBLE, "cost_usd" DOUBLE, '
+        '"cache_hit" BOOLEAN, "error" VARCHAR, "created_at" TIMESTAMP)',
+        'CREATE TABLE IF NOT EXISTS "runs" ("id" VARCHAR PRIMARY KEY, "session_id" VARCHAR, '
+        '"round" INTEGER, "base_model" VARCHAR, "model_path" VARCHAR, "hyperparameters" JSON, '
+        '"status" VARCHAR, "result" JSON, "created_at" TIMESTAMP, "updated_at" TIMESTAMP)',
+        'CREATE TABLE IF NOT EXISTS "metrics" ("id" VARCHAR PRIMARY KEY, "run_id" VARCHAR, '
+        '"split" VARCHAR, "system" VARCHAR, "name" VARCHAR, "value" DOUBLE, "low" DOUBLE, '
+        '"high" DOUBLE, "created_at" TIMESTAMP)',
+        'CREATE TABLE IF NOT EXISTS "events" ("id" VARCHAR PRIMARY KEY, "session_id" VARCHAR, '
+        '"run_id" VARCHAR, "kind" VARCHAR, "payload" JSON, "created_at" TIMESTAMP)',
+    ):
+        conn.execute(ddl)
 
 
 @migration

@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_NAME = "SmolLM2-135M-Instruct"
 MINILM_NAME = "all-MiniLM-L6-v2"
+# A base-model location "gguf:<path>" names a packaged GGUF (tools.hub.models writes
+# it); resolve_base is the one place that turns it into a trainable folder.
+GGUF_PREFIX = "gguf:"
 
 
 def minilm_path() -> Path:
@@ -75,7 +78,13 @@ def smollm2_folder(settings=None) -> Path:
 
 
 def resolve_base(kind: str, base_model: str = "", settings=None) -> Path:
-    """The base model folder for a task kind (a given folder wins)."""
+    """The base model folder for a task kind (a given folder or packaged GGUF wins)."""
+    if base_model.startswith(GGUF_PREFIX):
+        gguf = Path(base_model[len(GGUF_PREFIX):])
+        if gguf.name != SMOLLM2_GGUF:  # only this one has a tested conversion
+            raise RuntimeError(f"base model {gguf.name}: only the packaged {SMOLLM2_GGUF} "
+                               "can be loaded from GGUF; give a transformers folder instead")
+        return smollm2_folder(settings)
     if base_model:
         p = Path(base_model)
         if not (p / "config.json").exists():

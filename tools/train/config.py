@@ -29,7 +29,8 @@ class TrainConfig(BaseModel):
     run_dir: str = Field(description="checkpoints, progress.jsonl, result.json, model/")
     kind: Literal["classification", "extraction", "generation"] = "classification"
     method: Method = "auto"
-    base_model: str = Field(default="", description="local folder; empty: the packaged default")
+    base_model: str = Field(default="", description="local folder or a packaged 'gguf:' location "
+                                                    "(base_models.resolve_base); empty: the packaged default")
     train_path: str = Field(description="JSONL rows with input, output")
     validation_path: str | None = Field(default=None, description="JSONL; None: carve from train")
     labels: list[str] = Field(default_factory=list, description="classification label set")

@@ -6,7 +6,9 @@ import logging
 from pathlib import Path
 
 from tools.contracts import MetricValue, RunResult, SystemScore, TaskSpec
-from tools.evaluate import errors, metrics, systems
+import tools.evaluate.errors as errors
+import tools.evaluate.metrics as metrics
+import tools.evaluate.systems as systems
 from tools.train.record import record
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,14 @@ def _score(system: systems.System, kind: str, preds, golds, seed: int) -> System
     return SystemScore(system=system.role, name=system.name, metrics=metrics.compute(kind, preds, golds, seed),
                        latency_ms=round(system.latency_ms, 3) if system.latency_ms is not None else None,
                        params_m=round(system.params_m, 2) if system.params_m else None, n=len(golds))
+
+
+def unit_score(result: RunResult, system: str, metric: str) -> float | None:
+    """One system's score on `metric`, on the 0-1 scale targets use (None when not scored)."""
+    for s in result.scores:
+        if s.system == system and metric in s.metrics:
+            return metrics.unit_value(metric, s.metrics[metric].value)
+    return None
 
 
 def summary_table(result: RunResult) -> str:
