@@ -16,8 +16,9 @@ from tools.settings import Settings, get_settings
 class Sizes:
     """How much work a round does. `tiny()` is for tests and smoke runs."""
 
-    synth_per_round: int = 24
-    """Synthetic examples asked of the teacher per round."""
+    synth_per_round: int | None = None
+    """Cap on synthetic examples per round; None: as many as the time and call budget
+    buy (agent.budget.plan_round: hundreds per round from the embedded teacher)."""
     max_retrieved_rows: int = 6000
     """Cap on rows taken from one retrieved dataset."""
     eval_rows: int = 300

@@ -2,7 +2,7 @@
 
 import time
 
-from agent.nodes.decide import budget_left, choose, target_for
+from agent.nodes.decide import choose, target_for
 from tools.contracts import Budget, TaskSpec
 
 
@@ -39,12 +39,13 @@ def test_target_is_the_users_else_beat_the_teacher_and_the_floor():
     assert target_for(spec, 0.9) == 0.2
 
 
-def test_budget_left_names_what_ran_out():
+def test_a_loop_back_that_cannot_finish_in_time_is_not_started():
     spec = TaskSpec(instruction="x", kind="classification", labels=["a", "b"],
-                    budget=Budget(max_rounds=2, max_minutes=1.0))
-    assert budget_left(spec, {"rounds": [{}], "started_at": time.time()}, 0) is None
-    assert budget_left(spec, {"rounds": [{}, {}]}, 0) == "2 of 2 rounds used"
-    assert "of 1 minutes used" in budget_left(spec, {"rounds": [{}], "started_at": time.time() - 120}, 0)
+                    budget=Budget(max_minutes=10.0))
+    st = {**_state(0.1), "started_at": time.time() - 7 * 60}
+    assert choose(spec, st, 0, True, min_round_minutes=2)[0] == "generate"
+    action, reason = choose(spec, st, 0, True, min_round_minutes=5)
+    assert action == "export" and "too few for another round" in reason
 
 
 def test_errors_clustered_on_two_labels_ask_the_user_unless_on_autopilot():

@@ -5,28 +5,14 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agent.context import AgentContext, Sizes
+from agent.budget import plan_round, spent
+from agent.context import AgentContext
 from agent.human import apply_edit, ask_user, is_approval
 from agent.state import AgentState, say
 from tools.contracts import TaskSpec
 
-# Seconds per teacher call, for the estimate: measured ~1-2 s for short JSON
-# replies from the embedded 135M model on 2 cores; a hosted model is similar.
-SECONDS_PER_CALL = 1.5
-
-
-def estimate(spec: TaskSpec, sizes: Sizes) -> dict:
-    """Calls, tokens and minutes the plan will spend at most (before any cache hits)."""
-    per_round = sizes.synth_per_round * (1 + sizes.self_consistency_k)
-    calls = min(spec.budget.max_llm_calls,
-                per_round * spec.budget.max_rounds + sizes.teacher_eval_rows + 4)
-    return {"llm_calls": calls, "tokens": calls * 450,
-            "minutes": round(calls * SECONDS_PER_CALL / 60 + sizes.train_minutes * spec.budget.max_rounds, 1)}
-
-
-def render_spec(spec: TaskSpec, sizes: Sizes) -> str:
-    """The spec, plan and budget as the user sees them."""
-    est = estimate(spec, sizes)
+def render_spec(spec: TaskSpec, plan: str) -> str:
+    """The spec, plan and budget as the user sees them (`plan`: agent.budget.plan_round's summary)."""
     lines = [f"**Task** (v{spec.version}): {spec.instruction}",
              f"- kind: {spec.kind}" + (f"; labels: {', '.join(spec.labels)}" if spec.labels else ""),
              f"- input: {spec.input_format}; output: {spec.output_format}",
@@ -35,9 +21,8 @@ def render_spec(spec: TaskSpec, sizes: Sizes) -> str:
              + (f"{spec.target:g}" if spec.target is not None else "beat the teacher"),
              f"- budget: {spec.budget.max_llm_calls} LLM calls, {spec.budget.max_tokens:,} tokens, "
              f"{spec.budget.max_minutes:g} min, {spec.budget.max_rounds} rounds",
-             f"**Plan**: find datasets and a base model, generate ~{sizes.synth_per_round} examples "
-             f"per round, train, score student vs teacher vs base; estimate at most "
-             f"{est['llm_calls']} calls, ~{est['tokens']:,} tokens, ~{est['minutes']} min."]
+             f"**Plan**: find datasets and a base model; {plan}; score student vs teacher vs base "
+             f"on held-out rows; loop back while below the target, within the budget."]
     return "\n".join(lines)
 
 
@@ -50,7 +35,9 @@ def parse_notes_line(state: AgentState) -> str:
 def confirm_spec(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
     ctx = runtime.context
     spec = TaskSpec.model_validate(state["spec"])
-    text = render_spec(spec, ctx.sizes) + parse_notes_line(state)
+    plan = plan_round(spec, ctx.sizes, ctx.client, round_=1,
+                      used=spent(ctx.store, state["session_id"], state.get("started_at")))
+    text = render_spec(spec, plan.summary) + parse_notes_line(state)
     reply, notes = ask_user({"kind": "confirm_spec", "message": text + "\n\nApprove? (yes, or "
                              "say what to change, e.g. 'labels: a, b, c' or 'target: 0.9')",
                              "spec": spec.model_dump()}, state, ctx, default="yes")

@@ -6,11 +6,12 @@ wall time and LLM calls, so the loop always ends in `export`.
 
 from __future__ import annotations
 
-import time
-
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+import time
+
+from agent.budget import budget_left
 from agent.context import AgentContext
 from agent.state import AgentState, say
 from tools.contracts import TaskSpec
@@ -28,20 +29,8 @@ def target_for(spec: TaskSpec, teacher: float | None) -> float:
     return max(MIN_BY_KIND.get(spec.kind, 0.5), teacher or 0.0)
 
 
-def budget_left(spec: TaskSpec, state: dict, calls_used: int) -> str | None:
-    """Why the budget is spent, or None while there is room for another round."""
-    rounds = len(state.get("rounds") or [])
-    minutes = (time.time() - (state.get("started_at") or time.time())) / 60
-    if rounds >= spec.budget.max_rounds:
-        return f"{rounds} of {spec.budget.max_rounds} rounds used"
-    if minutes >= spec.budget.max_minutes:
-        return f"{minutes:.1f} of {spec.budget.max_minutes:g} minutes used"
-    if calls_used >= spec.budget.max_llm_calls:
-        return f"{calls_used} of {spec.budget.max_llm_calls} LLM calls used"
-    return None
-
-
-def choose(spec: TaskSpec, state: dict, calls_used: int, autopilot: bool) -> tuple[str, str]:
+def choose(spec: TaskSpec, state: dict, calls_used: int, autopilot: bool,
+           min_round_minutes: float = 0.0) -> tuple[str, str]:
     """(action, reason): export | generate | train | clarify."""
     rounds = state.get("rounds") or []
     last = rounds[-1]["summary"]
@@ -49,7 +38,8 @@ def choose(spec: TaskSpec, state: dict, calls_used: int, autopilot: bool) -> tup
     target = target_for(spec, teacher)
     if student is not None and student >= target:
         return "export", f"target met: student {student:.3f} >= {target:.3f}"
-    if (why := budget_left(spec, state, calls_used)) is not None:
+    minutes = (time.time() - (state.get("started_at") or time.time())) / 60
+    if (why := budget_left(spec, len(rounds), minutes, calls_used, min_round_minutes)) is not None:
         return "export", f"budget spent ({why}); exporting the best round so far"
     failures = state.get("failures") or []
     total = sum(f.get("count", 0) for f in failures) or 1
@@ -70,7 +60,8 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
     ctx = runtime.context
     spec = TaskSpec.model_validate(state["spec"])
     calls = int((state.get("spent") or {}).get("llm_calls", 0))
-    action, reason = choose(spec, state, calls, ctx.autopilot)
+    # a loop back costs at least one training run: don't start one that cannot finish
+    action, reason = choose(spec, state, calls, ctx.autopilot, min_round_minutes=ctx.sizes.train_minutes / 2)
     decision = {"round": state.get("round"), "action": action, "reason": reason}
     ctx.store.record("events", {"session_id": state["session_id"], "kind": "decision",
                                 "payload": decision})

@@ -43,7 +43,7 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     best_val = (best.get("summary") or {}).get("student")
     entry = {"summary": summary, "result": result.model_dump()}
     update = {"rounds": [entry], "failures": result.failures,
-              "spent": spent(ctx.store, sid, state.get("started_at"), ctx.client)}
+              "spent": spent(ctx.store, sid, state.get("started_at"))}
     if best_val is None or (summary["student"] or 0) > best_val:
         update["best"] = entry
     table = evaluation.summary_table(result)
