@@ -1,9 +1,10 @@
 """Talking to the user at an interrupt: ask, answer their questions, apply edits.
 
 Every pause goes through `ask_user`, so free text works the same everywhere:
-a question is answered from the session's facts and the pause repeats; an
-edit to the spec is recognised (`looks_like_edit`) and applied by the caller;
-anything else is the user's answer. Autopilot never pauses.
+a question is answered from the session's facts and the pause repeats;
+anything else is the user's answer, which `apply_reply` turns into a spec edit
+(rigid forms, plain language, or the model's reading grounded in the reply).
+Autopilot never pauses.
 """
 
 from __future__ import annotations
@@ -14,8 +15,19 @@ from langgraph.types import interrupt
 
 from agent import prompts
 from tools.contracts import TaskSpec
-from tools.llm import LLMError
-from tools.spec_parse import find_demonstrations
+from tools.llm import LLMError, weak_teacher
+from tools.spec_edit import (
+    LANGUAGES,
+    SpecChange,
+    apply_change,
+    check_spec,
+    demonstrations_in,
+    grounded,
+    missing_files,
+    phrase_change,
+    reply_labels,
+    rigid_change,
+)
 
 APPROVALS = {"", "y", "yes", "ok", "okay", "approve", "approved", "go", "go ahead", "proceed",
              "continue", "sure", "lgtm", "looks good", "fine", "default", "next"}
@@ -25,8 +37,23 @@ _EDIT = re.compile(r"(?i)^\s*(change|edit|set|use|make|add|remove|rename|labels?
 MAX_QUESTIONS = 3
 
 
+_FINE = re.compile(r"(?i)^(?:(?:the\s+)?(?:this|that|it|labels?|spec|all|everything|plan)\s+"
+                   r"(?:looks?|is|are|seems?)\s+(?:good|fine|right|ok|okay|correct|great)|"
+                   r"sounds good|yes please|please go|go for it|let'?s go|do it)$")
+
+
+_OK_WORDS = {"ok", "okay", "go", "ahead", "yes", "yep", "sure", "fine", "proceed", "continue",
+             "please", "thanks", "great", "perfect", "good"}
+
+
 def is_approval(text: str) -> bool:
-    return text.strip().lower().rstrip(".!") in APPROVALS
+    """'yes', 'ok', and replies made only of approvals ("labels look good, go")."""
+    t = text.strip().lower().rstrip(".!")
+    if t in APPROVALS:
+        return True
+    parts = [p.strip(" .!") for p in re.split(r",|;|\band\b|\bso\b", t) if p.strip(" .!")]
+    return bool(parts) and all(p in APPROVALS or _FINE.match(p) or set(p.split()) <= _OK_WORDS
+                               for p in parts)
 
 
 def is_question(text: str) -> bool:
@@ -81,7 +108,7 @@ def answer_question(question: str, state: dict, ctx) -> str:
     """Answer from session facts; the model only for what the facts table doesn't cover."""
     if (known := answer_from_state(question, state)) is not None:
         return known
-    if ctx.client.is_embedded:  # the 135M model rambles; say what can be asked instead
+    if weak_teacher(ctx.client):  # the 135M model rambles; say what can be asked instead
         return ("I can answer questions about the task spec, labels, data, base model, metric "
                 "and budget. Reply 'yes' to approve, or say what to change.")
     try:
@@ -109,45 +136,57 @@ def ask_user(payload: dict, state: dict, ctx, default: str = "") -> tuple[str, l
         return text, notes
 
 
-def apply_edit(spec: TaskSpec, text: str, client) -> tuple[TaskSpec, str]:
-    """Apply a user's edit request to the spec; returns (new spec, what changed)."""
-    new = spec.model_copy(deep=True)
-    changed: list[str] = []
-    if m := re.search(r"(?i)labels?\s*[:=]?\s*(?:to\s+)?(.+)$", text):
-        if "," in m[1] or " or " in m[1]:
-            labels = [l.strip(" .'\"") for l in re.split(r",|\bor\b|\band\b", m[1]) if l.strip(" .'\"")]
-            new.labels, new.kind = labels, "classification"
-            changed.append(f"labels -> {labels}")
-    if m := re.search(r"(?i)target\s*[:=]?\s*(?:to\s+)?([0-9.]+)\s*(%?)", text):
-        val = float(m[1]) / (100 if m[2] or float(m[1]) > 1 else 1)
-        new.target = val
-        changed.append(f"target -> {val:g}")
-    if m := re.search(r"(?i)instruction\s*[:=]\s*(.+)$", text):
-        new.instruction = m[1].strip()
-        changed.append("instruction")
-    if m := re.search(r"(?i)budget\s*[:=]?\s*(\d+)\s*(calls?|minutes?|rounds?|tokens?)", text):
-        field = {"call": "max_llm_calls", "minu": "max_minutes", "roun": "max_rounds",
-                 "toke": "max_tokens"}[m[2][:4].lower()]
-        setattr(new.budget, field, type(getattr(new.budget, field))(m[1]))
-        changed.append(f"budget {field} -> {m[1]}")
-    if demos := find_demonstrations(text):
-        new.demonstrations += demos
-        changed.append(f"+{len(demos)} example(s)")
-    if not changed:
-        try:
-            edit = client.structured(prompts.edit_messages(spec.model_dump(), text),
-                                     prompts.SpecEdit, purpose="edit", max_tokens=300)
-            if edit.instruction:
-                new.instruction = edit.instruction
-                changed.append("instruction")
-            if edit.labels:
-                new.labels = list(edit.labels)
-                changed.append(f"labels -> {new.labels}")
-            if edit.target is not None:
-                new.target = edit.target
-                changed.append(f"target -> {edit.target:g}")
-        except LLMError:
-            pass
-    if changed:
-        new.version = spec.version + 1
-    return new, ", ".join(changed)
+def read_change(spec: TaskSpec, reply: str, client, *, question: str = "",
+                gap: str = "") -> tuple[SpecChange, list[str]]:
+    """What a reply asks to change in the spec, and what was ignored (said back to the user).
+
+    The rigid `key: value` forms first, then what code can read for sure (a label list
+    answering a labels question, "drop X", "aim for 90%", "it's in German", a file that
+    exists, 'input' -> output examples), then the model's reading of the reply, kept only
+    where the reply's own words support it (tools.spec_edit.grounded).
+    """
+    if (rigid := rigid_change(reply)) is not None:
+        return rigid, []
+    change = phrase_change(reply, spec)
+    if gap in ("labels_unknown", "labels_exemplified") or (not change.drop_labels and not change.add_labels
+                                                            and _LABELS_CUE.search(reply)):
+        if labels := reply_labels(reply):
+            change.labels = labels
+    if demos := demonstrations_in(reply):
+        change.demonstrations = demos
+    ignored = [f"file {f!r} (not found)" for f in missing_files(reply)]
+    if not change.empty() or client is None:
+        return change, ignored
+    try:
+        edit = client.structured(prompts.edit_messages(spec.model_dump(), reply, question),
+                                 prompts.SpecEdit, purpose="edit", max_tokens=300)
+    except LLMError:
+        return change, ignored
+    proposed = SpecChange(labels=list(edit.labels) or None, add_labels=list(edit.add_labels),
+                          drop_labels=list(edit.drop_labels), target=edit.target,
+                          language=LANGUAGES.get(edit.language.lower(), edit.language.lower()[:5]) or None,
+                          instruction=edit.instruction or None,
+                          data_files=[edit.data_file] if edit.data_file else [])
+    kept, dropped = grounded(proposed, reply, spec)
+    return kept, ignored + dropped
+
+
+_LABELS_CUE = re.compile(r"(?i)\b(labels?|categories|classes|teams?|intents?|options|departments?|"
+                         r"queues?|topics)\b\s*(are|:|would be|should be)")
+
+
+def apply_reply(spec: TaskSpec, reply: str, client, *, question: str = "",
+                gap: str = "") -> tuple[TaskSpec, list[str], list[str], list[str]]:
+    """(new spec, diff lines, ignored parts, data files to add) for a reply at a pause."""
+    change, ignored = read_change(spec, reply, client, question=question, gap=gap)
+    new, diff = apply_change(spec, change)
+    new, refused = check_spec(new, reply + "\n" + spec.instruction)
+    return new, diff + [f"refused {r}" for r in refused], ignored, change.data_files
+
+
+def diff_text(diff: list[str], ignored: list[str]) -> str:
+    """The change as the user sees it before approving the new spec."""
+    lines = ["Changes:"] + [f"- {d}" for d in diff]
+    if ignored:
+        lines.append("Ignored: " + "; ".join(ignored))
+    return "\n".join(lines)

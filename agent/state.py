@@ -43,6 +43,15 @@ class AgentState(TypedDict, total=False):
     answered: list[str]
     """Clarifying questions asked and the user's answers ("question -> answer"), for the clarifier."""
 
+    asked_gaps: list[str]
+    """Kinds of the gaps already asked about (agent/gaps.py), so none is asked twice."""
+
+    spec_diff: list[str]
+    """The last change to the spec, as diff lines, shown at the next approval."""
+
+    spec_ignored: list[str]
+    """What the last reply said that was not applied, and why (shown with the diff)."""
+
     pending_question: str
     """A question `decide` wants asked (errors cluster on unclear cases)."""
 

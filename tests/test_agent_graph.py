@@ -64,16 +64,18 @@ def test_the_clarifier_sees_the_questions_already_asked_and_answered(tmp_path):
     asked = ('Specification:\n{"instruction": "Classify support tickets by what they are about.", '
              '"kind": "classification", "labels": ["billing", "technical", "other"], '
              '"input_format": "text", "output_format": "one label", "examples": 0}\n'
-             "Already asked and answered:\n- Which labels should the model choose from? (for "
-             "example: billing, technical, other) -> billing, technical, other")
+             "Checks found:\n- no_examples: Could you give two or three examples like 'input' -> "
+             "output? They make the training data match what you expect.\n"
+             "Already asked and answered:\n- Which labels should the model choose from? List them "
+             "(for example: billing, technical, other). -> billing, technical, other")
     fake = FakeChatModel(responses={
         VAGUE_PROMPT: json.dumps({"kind": "classification", "labels": []}), asked: PROCEED})
     sessions, ctx = make(tmp_path, fake, Script())
     turn = sessions.start(VAGUE, ctx)
     turn = sessions.reply(turn.session_id, "billing, technical, other", ctx)
     assert turn.interrupt["kind"] == "confirm_spec"
-    assert turn.state["answered"] == ["Which labels should the model choose from? (for example: "
-                                      "billing, technical, other) -> billing, technical, other"]
+    assert turn.state["answered"] == ["Which labels should the model choose from? List them (for "
+                                      "example: billing, technical, other). -> billing, technical, other"]
     assert fake.calls[-1]["messages"][-1][1] == asked
 
 

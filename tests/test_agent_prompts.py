@@ -20,16 +20,23 @@ SHOWN = ('{"instruction": "Classify support tickets as billing, technical or oth
 def test_intake_prompt_text():
     assert prompts.intake_messages("Sort tickets. 'refund please' -> billing") == [
         ("system", "You turn a task description into a task specification. kind is "
-                   "classification (pick one label), extraction (copy an answer from the input) "
-                   "or generation (write new text). labels: only for classification, exactly as "
-                   "the user wrote them. input_format and output_format: a few words each."),
+                   "classification (pick one label; sorting, routing or tagging items into groups "
+                   "is classification), extraction (copy an answer from the input) or generation "
+                   "(write new text). labels: only for classification, only the ones the "
+                   "description names, exactly as written; none if it names none. input_format "
+                   "and output_format: a few words each, describing the text itself (not a file "
+                   "format unless the description names one). language: the language of the "
+                   "inputs if the description says it."),
         ("user", "Task description:\nSort tickets. 'refund please' -> billing")]
 
 
-CLARIFY_SYSTEM = ("You check a task specification before a model is trained for it. If one "
-                  "thing is missing or ambiguous and a wrong guess would waste the training, ask "
-                  "ONE short question about it. Never ask about anything the specification "
-                  "already states. Otherwise answer proceed.")
+CLARIFY_SYSTEM = ("You check a task specification before a model is trained for it, like a "
+                  "careful analyst. If one thing is missing or ambiguous and a wrong guess would "
+                  "waste the training, ask ONE short question about it and name the gap: "
+                  "labels_unknown, labels_exemplified (only examples of the labels are given), "
+                  "label_boundaries (two labels could be confused), no_examples, contradiction, "
+                  "output_undefined, or other. Never ask about anything the specification already "
+                  "states. Otherwise answer proceed.")
 
 
 def test_clarify_prompt_text():
@@ -52,10 +59,19 @@ def test_answer_prompt_text():
         ("user", 'Session facts:\n{"round": 1, "base_model": "m"}\n\nQuestion: Why this model?')]
 
 
+def test_clarify_prompt_shows_what_the_checks_found():
+    msgs = prompts.clarify_messages(SPEC, [], ["no_examples: Could you give examples?"])
+    assert msgs[-1] == ("user", "Specification:\n" + SHOWN + "\nChecks found:\n"
+                                "- no_examples: Could you give examples?")
+
+
 def test_edit_prompt_text():
-    assert prompts.edit_messages(SPEC, "rename other to misc") == [
-        ("system", "The user wants to change a task specification. Return only the fields they "
-                   "want changed; leave the others empty."),
+    assert prompts.edit_messages(SPEC, "rename other to misc", "Approve?") == [
+        ("system", "The user replies to an assistant that is setting up a task for them. Fill "
+                   "only the fields the reply asks to change and leave the others empty: labels "
+                   "(the complete list when the reply gives the labels), add_labels, drop_labels, "
+                   "target (a score between 0 and 1), language (of the inputs), instruction (a "
+                   "new task description), data_file (a file the user wants to train on)."),
         ("user", 'Specification: {"instruction": "Classify support tickets as billing, technical '
-                 'or other.", "labels": ["billing", "technical", "other"], "target": null}\n'
-                 "Change: rename other to misc")]
+                 'or other.", "kind": "classification", "labels": ["billing", "technical", '
+                 '"other"], "target": null}\nAssistant asked: Approve?\nReply: rename other to misc')]

@@ -57,7 +57,8 @@ def test_facts_are_what_the_model_may_say():
 
 
 def test_the_embedded_model_is_not_asked_open_questions():
-    ctx = SimpleNamespace(client=SimpleNamespace(is_embedded=True))
+    ctx = SimpleNamespace(client=SimpleNamespace(is_embedded=True, embedded_hint=True,
+                                                 model_name="smollm2-135m-instruct"))
     assert answer_question("Tell me a joke?", STATE, ctx).startswith("I can answer questions about")
 
 

@@ -16,7 +16,8 @@ from tools.spec_edit import (
 )
 from tools.spec_parse import parse_description
 
-EMAILS = parse_description("I want to sort our customer emails so the right team gets them")
+EMAILS = TaskSpec(instruction="I want to sort our customer emails so the right team gets them",
+                  kind="generation")  # how a model misread it
 TICKETS = TaskSpec(instruction="Route tickets.", kind="classification",
                    labels=["billing", "tech support", "sales"])
 

@@ -156,13 +156,14 @@ def apply_change(spec: TaskSpec, change: SpecChange) -> tuple[TaskSpec, list[str
         new.budget = new.budget.model_copy(update=change.budget)
     if change.metric and change.metric in METRICS_BY_KIND.get(new.kind, set()):
         new.metric = change.metric
-    if new.kind != spec.kind:  # formats and metric follow the kind unless the change set them
+    if new.kind != spec.kind:  # the metric follows the kind unless the change set it
         new.metric = change.metric if change.metric in METRICS_BY_KIND[new.kind] else DEFAULT_METRIC[new.kind]
-        if new.kind == "classification":
-            new.input_format = change.input_format or (spec.input_format if _texty(spec.input_format) else "text")
-            new.output_format = change.output_format or "one label"
         if new.kind != "classification":
             new.labels = []
+    if new.kind == "classification" and (new.kind != spec.kind or new.labels != spec.labels):
+        # a label set means one label out: "json" formats from a misreading go
+        new.input_format = change.input_format or (spec.input_format if _texty(spec.input_format) else "text")
+        new.output_format = change.output_format or "one label"
     diff = spec_diff(spec, new)
     if diff:
         new.version = spec.version + 1
@@ -230,3 +231,57 @@ def reply_labels(reply: str) -> list[str]:
 def demonstrations_in(reply: str) -> list[Demonstration]:
     """Examples typed in a reply ('input' -> output)."""
     return find_demonstrations(reply)
+
+
+_DROP = re.compile(r"(?i)\b(?:drop|remove|delete|no more|get rid of|without)\s+(?:the\s+)?(?:labels?\s+|"
+                   r"categor(?:y|ies)\s+|teams?\s+)?(.+?)\s*$")
+_ADD = re.compile(r"(?i)^\s*(?:please\s+)?(?:also\s+)?add\s+(?:a\s+|the\s+)?(?:labels?\s+|categor(?:y|ies)\s+|"
+                  r"teams?\s+)?(.+?)\s*$")
+_AIM = re.compile(r"(?i)\b(?:aim (?:for|at)|target(?: of| is)?|at least|reach|get to|needs? to be|"
+                  r"should be)\s+(?:an?\s+)?(?:accuracy\s+of\s+)?(\d+(?:\.\d+)?)\s*(%|percent)?")
+_LANG = re.compile(r"(?i)\b(?:it'?s|it is|they'?re|they are|all|texts? (?:are|is)|inputs? (?:are|is)|"
+                   r"written|emails? (?:are|is)|messages? (?:are|is))\s+(?:all\s+|mostly\s+)?in\s+(\w+)|"
+                   r"^\s*in\s+(\w+)\s*\.?\s*$")
+_FILE = re.compile(r"(?i)(?:\buse\s+(?:my\s+|the\s+)?(?:file|data|dataset)\s+|\bfrom\s+|\bin\s+)?"
+                   r"((?:[~./\w-]+/)?[\w.-]+\.(?:csv|tsv|jsonl|json|parquet|txt))\b")
+
+
+def phrase_change(reply: str, spec: TaskSpec) -> SpecChange:
+    """Plain-language edits read without a model: "drop sales", "add refunds", "aim for 90%",
+    "it's in German", "use my file tickets.csv" (the file must exist)."""
+    change = SpecChange()
+    if (m := _DROP.search(reply)) and spec.labels:
+        have = {label_key(l): l for l in spec.labels}
+        change.drop_labels = [have[label_key(x)] for x in split_labels(m[1]) if label_key(x) in have]
+    if m := _ADD.match(reply):
+        change.add_labels = [x for x in split_labels(m[1]) if label_key(x) not in
+                             {label_key(l) for l in spec.labels}]
+    if m := _AIM.search(reply):
+        change.target = _number(m[1] + (m[2] or ""))
+    if m := _LANG.search(reply):
+        name = (m[1] or m[2] or "").lower()
+        if name in LANGUAGES:
+            change.language = LANGUAGES[name]
+    for path in _FILE.findall(reply):
+        p = Path(path).expanduser()
+        if p.is_file():
+            change.data_files.append(str(p.resolve()))
+    return change
+
+
+def merge_changes(a: SpecChange, b: SpecChange) -> SpecChange:
+    """`a` with the fields `b` sets (lists concatenated)."""
+    out = a.model_copy(deep=True)
+    for name, value in b:
+        if isinstance(value, list) and name != "labels":
+            setattr(out, name, getattr(out, name) + [v for v in value if v not in getattr(out, name)])
+        elif isinstance(value, dict):
+            out.budget = {**out.budget, **value}
+        elif value is not None:
+            setattr(out, name, value)
+    return out
+
+
+def missing_files(reply: str) -> list[str]:
+    """File names a reply mentions that do not exist (said back to the user)."""
+    return [p for p in _FILE.findall(reply) if not Path(p).expanduser().is_file()]

@@ -41,8 +41,11 @@ _COUNT = re.compile(r"(?i)\b(\d{1,4}|" + "|".join(_NUMBERS) + r")\s+(?:different
                     r"(?:[\w-]+\s+)?(?:intents?|labels?|categories|classes|teams|topics|types|kinds|"
                     r"tags|departments|names|buckets)\b")
 
+_STRONG_CLASSIFY = re.compile(r"(?i)\b(classif\w*|categori[sz]\w*|sentiment|sort|rout|triag|dispatch)")
 _CLASSIFY = re.compile(r"(?i)\b(classif\w*|categori[sz]\w*|label\w*|detect\w*|sentiment|"
-                       r"is it (spam|toxic)|tag\w*|intent)\b")
+                       r"is it (spam|toxic)|tag\w*|intent)\b|\b(sort|rout|triag|dispatch|assign|"
+                       r"forward)\w*\b.{0,60}\b(team|department|queue|category|categories|group|"
+                       r"person|folder|bucket)s?\b")
 _EXTRACT = re.compile(r"(?i)\b(extract\w*|span|answer (the )?questions? (about|from|given)|"
                       r"passage|context|named entit\w*|find the)\b")
 
@@ -172,9 +175,14 @@ def merge_parse(draft: TaskSpec, proposal: dict, text: str) -> tuple[TaskSpec, l
     lowered = text.lower()
     kind = proposal.get("kind")
     if kind in ("classification", "extraction", "generation") and kind != spec.kind:
-        if not draft.labels and not (kind == "classification" and not proposal.get("labels")):
+        # A task the text plainly calls a classification ("classify", "route to the right
+        # team") stays one; the model decides where the text only guessed.
+        strong = draft.kind == "classification" and _STRONG_CLASSIFY.search(instruction_of(text))
+        if not draft.labels and not strong:
             notes.append(f"task kind from the model: {kind} (text suggested {spec.kind})")
             spec.kind = kind
+        elif strong:
+            notes.append(f"kept kind classification from the text (the model proposed {kind})")
     if spec.kind == "classification" and not spec.labels:
         kept = [l for l in proposal.get("labels") or [] if l and l.lower() in lowered]
         dropped = [l for l in proposal.get("labels") or [] if l and l.lower() not in lowered]

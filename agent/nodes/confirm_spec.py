@@ -7,7 +7,7 @@ from langgraph.types import Command
 
 from agent.budget import plan_round, spent
 from agent.context import AgentContext
-from agent.human import apply_edit, ask_user, is_approval
+from agent.human import apply_reply, ask_user, diff_text, is_approval
 from agent.state import AgentState, say
 from tools.contracts import TaskSpec
 
@@ -38,22 +38,30 @@ def confirm_spec(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
     plan = plan_round(spec, ctx.sizes, ctx.client, round_=1,
                       used=spent(ctx.store, state["session_id"], state.get("started_at")))
     text = render_spec(spec, plan.summary) + parse_notes_line(state)
-    reply, notes = ask_user({"kind": "confirm_spec", "message": text + "\n\nApprove? (yes, or "
-                             "say what to change, e.g. 'labels: a, b, c' or 'target: 0.9')",
-                             "spec": spec.model_dump()}, state, ctx, default="yes")
+    diff = state.get("spec_diff") or []
+    head = diff_text(diff, state.get("spec_ignored") or []) + "\n\n" if diff else ""
+    reply, notes = ask_user({"kind": "confirm_spec", "message": head + text + "\n\nApprove? (yes, "
+                             "or say what to change, e.g. 'the labels are a, b and c', 'drop b', "
+                             "'aim for 90%', 'it's in German', 'use my file data.csv')",
+                             "spec": spec.model_dump(), "diff": diff,
+                             "options": ["yes"]}, state, ctx, default="yes")
     # Back here from a loop-back question: data and model are already chosen.
     nxt = "generate" if state.get("chosen_model") else "find_data"
     if ctx.autopilot:
-        return Command(goto=nxt, update={**say(text, "spec"), "approved": True})
+        return Command(goto=nxt, update={**say(text, "spec"), "approved": True, "spec_diff": []})
     if is_approval(reply):
-        return Command(goto=nxt, update={"messages": notes, "approved": True})
-    new, changed = apply_edit(spec, reply, ctx.client)
-    if not changed:
+        return Command(goto=nxt, update={"messages": notes, "approved": True, "spec_diff": []})
+    new, diff, ignored, files = apply_reply(spec, reply, ctx.client)
+    update: dict = {"messages": notes, "approved": False}
+    if files:
+        update["data_files"] = list(dict.fromkeys((state.get("data_files") or []) + files))
+        diff = diff + [f"training data: + {f}" for f in files]
+    if not diff:
+        why = f" (ignored: {'; '.join(ignored)})" if ignored else ""
         notes.append({"role": "assistant", "kind": "text", "content":
-                      "I didn't see a change in that. Reply 'yes' to approve, or e.g. "
-                      "'labels: a, b, c', 'target: 0.9', 'budget: 50 calls'."})
-        return Command(goto="confirm_spec", update={"messages": notes})
+                      f"I didn't see a change in that{why}. Reply 'yes' to approve, or say what to "
+                      "change, e.g. 'the labels are a, b and c', 'aim for 90%', 'budget: 50 calls'."})
+        return Command(goto="confirm_spec", update=update)
     ctx.store.save_spec(state["session_id"], new.model_dump())
-    notes.append({"role": "assistant", "kind": "text", "content": f"Updated: {changed}."})
-    return Command(goto="confirm_spec", update={"messages": notes, "spec": new.model_dump(),
-                                                "approved": False})
+    return Command(goto="confirm_spec", update={**update, "spec": new.model_dump(), "spec_diff": diff,
+                                                "spec_ignored": ignored})

@@ -10,6 +10,7 @@ from agent import prompts
 from agent.context import AgentContext
 from agent.state import AgentState, say
 from tools.llm import LLMError
+from tools.spec_edit import LANGUAGES, check_spec
 from tools.spec_parse import merge_parse, parse_description
 
 
@@ -27,15 +28,22 @@ def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                                          purpose="intake", max_tokens=300)
         spec, merge_notes = merge_parse(draft, proposal.model_dump(), text)
         notes += [f"model {ctx.client.model_name} proposed kind {proposal.kind}"] + merge_notes
+        lang = LANGUAGES.get(proposal.language.strip().lower())
+        if lang and lang != "en":  # reading a text's language is what even small models do well
+            spec.constraints.language = lang
+            notes.append(f"inputs in {proposal.language.strip()} (the model's reading)")
     except LLMError as e:
         spec = draft
         notes.append(f"the model's parse failed, kept the text reading ({e})")
+    spec, refused = check_spec(spec, text)
+    notes += refused
     if state.get("budget"):  # limits given on the command line or in the UI
         spec.budget = spec.budget.model_copy(update=state["budget"])
     if not text.isascii() and sum(not c.isascii() for c in text) > len(text) / 4:
         notes.append("the description is not in English; the student and metrics assume "
                      "the description's language")
-        spec.constraints.language = "auto"
+        if spec.constraints.language == "en":
+            spec.constraints.language = "auto"
     ctx.store.upsert_session(state["session_id"], text[:80], "intake")
     ctx.store.save_spec(state["session_id"], spec.model_dump())
     ctx.emit("spec", spec=spec.model_dump())
