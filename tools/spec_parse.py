@@ -83,6 +83,7 @@ def split_labels(text: str) -> list[str]:
     labels: list[str] = []
     for p in parts:
         p = re.sub(r"\s*\(.*?\)\s*", "", p)  # "ABBR (abbreviation)" -> "ABBR"
+        p = re.sub(r"(?i)^.*\b(?:for example|for instance|such as|e\.g\.,?|including|like)\s+", "", p)
         p = _clean(re.sub(r"^(?:the|a|an)\s+", "", p.strip(), flags=re.I) if len(p.split()) > 1 else p)
         if p and len(p.split()) <= 4 and p.lower() not in {l.lower() for l in labels}:
             labels.append(p)

@@ -81,7 +81,9 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
     if gap is None:
         return Command(goto="confirm_spec")
     if ctx.autopilot or asked >= MAX_QUESTIONS:
-        if gap.kind in _STOPS and (gap.kind != "labels_unknown" or len(spec.labels) < 2):
+        # no labels but data to read them from: find_data adopts the data's set (or stops)
+        from_data = gap.kind == "labels_unknown" and (state.get("data_files") or state.get("catalogs"))
+        if gap.kind in _STOPS and not from_data:
             error, msg = _STOPS[gap.kind]
             return Command(goto="__end__", update={**say(msg, "error"), "error": error})
         note = (f"I have asked {asked} questions; going on with the defaults shown below."

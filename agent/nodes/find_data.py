@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
 from agent.data_files import SessionData
-from agent.human import ask_user
+from agent.human import ask_user, is_approval
 from agent.state import AgentState
 from tools.contracts import TaskSpec
 
@@ -28,7 +28,7 @@ def _table(cands, fits) -> str:
 
 
 def find_data(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
-    from tools.hub import fit_candidates, load_chosen
+    from tools.hub import fit_candidates, fit_dataset, load_chosen
 
     ctx = runtime.context
     spec = TaskSpec.model_validate(state["spec"])
@@ -43,6 +43,21 @@ def find_data(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                            state, ctx, default=default)
     picks = [int(x) - 1 for x in reply.replace(",", " ").split() if x.isdigit()]
     chosen = [fits[i] for i in picks if 0 <= i < len(fits)]
+    update: dict = {}
+    new_spec, label_msgs = _follow_data_labels(spec, chosen, state, ctx)
+    msgs += label_msgs
+    if new_spec is not spec:  # the data's label set: fit the chosen data again to map every label
+        spec = new_spec
+        chosen = [fit_dataset(spec, f.candidate, settings=ctx.settings) for f in chosen]
+        chosen = [f for f in chosen if not f.rejected]
+        ctx.store.save_spec(state["session_id"], spec.model_dump())
+        update["spec"] = spec.model_dump()
+    if spec.kind == "classification" and len(spec.labels) < 2:
+        msg = ("There are no labels to train for: the description names none and no chosen "
+               "dataset has a label column. Name the labels (e.g. 'as billing, technical or "
+               "other') or give a labeled file with --data.")
+        return {"messages": msgs + [{"role": "assistant", "kind": "error", "content": msg}],
+                "error": "no_labels"}
     got = load_chosen(spec, chosen, ctx.settings, cap=ctx.sizes.max_retrieved_rows,
                       test_rows=ctx.sizes.eval_rows)
     notes += got.notes
@@ -56,4 +71,33 @@ def find_data(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         summary += "\nNotes: " + "; ".join(notes[:6])
     ctx.emit("data", table=table, summary=summary)
     msgs.append({"role": "assistant", "kind": "data", "content": "Datasets:\n" + table + "\n\n" + summary})
-    return {"messages": msgs, "chosen_data": [f.candidate.model_dump() for f in chosen], "eval_source": eval_source}
+    return {**update, "messages": msgs, "chosen_data": [f.candidate.model_dump() for f in chosen],
+            "eval_source": eval_source}
+
+
+def _follow_data_labels(spec: TaskSpec, chosen, state: AgentState, ctx) -> tuple[TaskSpec, list[dict]]:
+    """Adopt (autopilot) or offer (interactive) the label set of the first chosen dataset that
+    holds the task's labels and more; returns (spec, messages)."""
+    from tools.hub.labels import adopt, label_offer
+
+    for fit in chosen:
+        offer = label_offer(spec, fit.candidate.id, fit.data_labels)
+        if offer is None:
+            continue
+        reply, msgs = ask_user({"kind": "adopt_labels", "message": offer.message(spec),
+                                "labels": [{"name": lab, "rows": offer.rows[lab],
+                                            "in_spec": lab in offer.matched.values()}
+                                           for lab in offer.labels],
+                                "options": [f"use all {len(offer.labels)}",
+                                            f"keep my {len(spec.labels)}"]},
+                               state, ctx, default="yes")
+        if spec.labels and not is_approval(reply) and not reply.lower().startswith("use all"):
+            msgs.append({"role": "assistant", "kind": "text", "content":
+                         f"Keeping your {len(spec.labels)} labels; {offer.rows_left_out:,} rows of "
+                         f"{offer.dataset} with other labels are left out."})
+            return spec, msgs
+        new, notes = adopt(spec, offer)
+        msgs.append({"role": "assistant", "kind": "spec_diff", "content": "The label set follows "
+                     "the data: " + "; ".join(notes), "diff": notes})
+        return new, msgs
+    return spec, []

@@ -13,6 +13,7 @@ A real test split of a chosen dataset becomes the evaluation set (sampled to
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 from pydantic import BaseModel, Field
 
@@ -40,6 +41,8 @@ class Gathered(BaseModel):
     test: list[Example] = Field(default_factory=list)
     eval_source: str = ""
     notes: list[str] = Field(default_factory=list)
+    dropped: dict[str, dict[str, int]] = Field(default_factory=dict,
+                                               description="dataset -> label -> training rows left out")
 
 
 def sample(rows: list, n: int, seed: int = 0) -> list:
@@ -91,8 +94,14 @@ def load_chosen(spec: TaskSpec, fits: list[FitResult], settings, cap: int,
             got.notes.append(str(e))
             continue
         label_map = fit.label_map  # decided once, by mapping.fit_labels
+        dropped: Counter = Counter()
         got.train += load_examples(spec, cand, settings, cap=cap, splits=[cand.split],
-                                   label_map=label_map, content=content)
+                                   label_map=label_map, content=content, dropped=dropped)
+        if dropped:
+            top = ", ".join(f"{lab} ({n})" for lab, n in dropped.most_common(8))
+            got.notes.append(f"{cand.id}: left out {sum(dropped.values())} training rows whose label "
+                             f"is not one of the task's: {top}{', ...' if len(dropped) > 8 else ''}")
+            got.dropped[cand.id] = dict(dropped)
         if not got.test and "test" in content.splits and cand.split != "test":
             test = load_examples(spec, cand, settings, cap=None, splits=["test"],
                                  label_map=label_map, content=content)

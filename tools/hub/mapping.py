@@ -37,6 +37,8 @@ class FitResult(BaseModel):
     rejected: str | None = None
     rows: int = 0
     label_map: dict[str, str] = Field(default_factory=dict, description="dataset label -> task label")
+    data_labels: dict[str, int] = Field(default_factory=dict,
+                                        description="classification: the dataset's labels and rows")
     notes: list[str] = Field(default_factory=list)
 
 
@@ -132,6 +134,8 @@ class LabelFit(BaseModel):
     """How a dataset's label column maps onto the task's labels, or why it can't."""
 
     label_map: dict[str, str] = Field(default_factory=dict, description="dataset label -> task label")
+    data_labels: dict[str, int] = Field(default_factory=dict,
+                                        description="the column's labels and their rows, most first")
     rejected: str | None = None
     notes: list[str] = Field(default_factory=list)
 
@@ -149,9 +153,12 @@ def fit_labels(spec: TaskSpec, cand_id: str, content: Content, column: str,
     `label_map` is filled even when the column is rejected (load_examples with
     no fit uses it as is); fit_dataset only keeps it for a fit that passed.
     """
-    ds_labels = dataset_labels(content, column, rows)
+    names = content.label_names.get(column) or content.label_names.get("*")
+    counts = Counter(_value(r.get(column), names) for r in rows)
+    counts.pop("", None)
+    ds_labels = [lab for lab, _ in counts.most_common()]
     fit = LabelFit(label_map=label_mapping(spec.labels, ds_labels, content.label_descriptions)
-                   if spec.labels else {})
+                   if spec.labels else {}, data_labels=dict(counts.most_common()))
     if len(ds_labels) > max(50, 0.5 * min(len(rows), 5000)):
         fit.rejected = (f"{cand_id}: column '{column}' has {len(ds_labels)} distinct "
                         "values; it does not look like a label")
@@ -232,7 +239,7 @@ def fit_dataset(spec: TaskSpec, candidate: Candidate, client=None, settings=None
         if labels.rejected:
             res.rejected = labels.rejected
             return res
-        res.label_map = labels.label_map
+        res.label_map, res.data_labels = labels.label_map, labels.data_labels
     examples = _examples(spec, cand, content, res.label_map, cap=None)
     res.rows = len(examples)
     if not examples:
@@ -244,7 +251,8 @@ def fit_dataset(spec: TaskSpec, candidate: Candidate, client=None, settings=None
 
 
 def _examples(spec: TaskSpec, cand: Candidate, content: Content, label_map: dict[str, str],
-              cap: int | None, splits: list[str] | None = None) -> list[Example]:
+              cap: int | None, splits: list[str] | None = None,
+              dropped: Counter | None = None) -> list[Example]:
     m, names = cand.column_mapping, content.label_names
     out: list[Example] = []
     prefix = "user" if cand.id.startswith("user:") else f"retrieved:{cand.id}@{cand.config or 'default'}"
@@ -252,6 +260,8 @@ def _examples(spec: TaskSpec, cand: Candidate, content: Content, label_map: dict
         for i, row in enumerate(content.splits.get(split, [])):
             inp, outp = _row_io(row, m, names)
             if spec.kind == "classification" and spec.labels:
+                if outp and outp not in label_map and dropped is not None:
+                    dropped[outp] += 1  # said in the data report, never dropped silently
                 outp = label_map.get(outp)
             if not inp or not outp:
                 continue
@@ -265,8 +275,12 @@ def _examples(spec: TaskSpec, cand: Candidate, content: Content, label_map: dict
 
 def load_examples(spec: TaskSpec, candidate: Candidate, settings=None, cap: int = 5000,
                   splits: list[str] | None = None, label_map: dict[str, str] | None = None,
-                  content: Content | None = None) -> list[Example]:
-    """All mapped rows (up to `cap`) of a fitted candidate; [] when it can't be loaded."""
+                  content: Content | None = None, dropped: Counter | None = None) -> list[Example]:
+    """All mapped rows (up to `cap`) of a fitted candidate; [] when it can't be loaded.
+
+    `dropped` counts, by dataset label, the rows left out because their label is not
+    one of the task's.
+    """
     if not candidate.column_mapping:
         raise ValueError(f"{candidate.id}: fit it first (no column mapping)")
     try:
@@ -278,7 +292,7 @@ def load_examples(spec: TaskSpec, candidate: Candidate, settings=None, cap: int 
         rows = content.splits.get(candidate.split or "train", [])
         label_map = fit_labels(spec, candidate.id, content, candidate.column_mapping["output"],
                                rows).label_map
-    return _examples(spec, candidate, content, label_map or {}, cap, splits)
+    return _examples(spec, candidate, content, label_map or {}, cap, splits, dropped)
 
 
 def user_file_candidate(path: str) -> Candidate:
