@@ -24,7 +24,7 @@ def web(host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind 
 
 def slack(http: bool = typer.Option(False, "--http", help="HTTP mode (events at /slack/events) instead of Socket Mode."),
           port: int = typer.Option(3000, "--port", help="Port for --http."),
-          host: str = typer.Option("0.0.0.0", "--host", help="Interface for --http.")) -> None:
+          host: str = typer.Option("127.0.0.1", "--host", help="Interface for --http (e.g. 0.0.0.0 behind a proxy Slack can reach).")) -> None:
     """Run the Slack bot (Socket Mode by default; --http for the Events API)."""
     from ui.slack_bot import ConfigError, run
 

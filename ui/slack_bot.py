@@ -2,14 +2,16 @@
 
     SLACK_BOT_TOKEN=xoxb-... SLACK_APP_TOKEN=xapp-... p2m slack          # Socket Mode
     SLACK_BOT_TOKEN=xoxb-... SLACK_SIGNING_SECRET=... p2m slack --http --port 3000
-                                                                     # events at /slack/events
+                                      # events at http://127.0.0.1:3000/slack/events (--host to widen)
     SLACK_API_URL=http://proxy/api/   # Web API base URL (tests, enterprise proxies)
 
 One Slack thread is one session (id derived from channel + thread ts, so
 `p2m chat --session ID` resumes it in a terminal). Mention the bot or DM it to
 start; replies in the thread continue. Listeners only validate and hand the
 work to a background thread, so Slack gets its ack at once; progress edits one
-status message; the spec approval is a button.
+status message; the spec approval is a button. An event Slack delivers twice
+(a retry carries the same event_id) runs once. The HTTP endpoint's guards (body
+size, signature before parsing, replays) are in ui/slack_http.py.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 import uuid
 
 from ui import web_render as R
+from ui.slack_http import Deliveries
 
 log = logging.getLogger("p2m.slack")
 
@@ -102,8 +105,11 @@ class SlackBot:
         self.sizes = sizes
         self.sessions = Sessions(self.settings, overrides)  # overrides: tests script nodes
         self.client = web_client(bot_token, api_url)
-        self.app = App(client=self.client, signing_secret=signing_secret or "unused-in-socket-mode",
+        self.signing_secret = signing_secret or "unused-in-socket-mode"
+        self.app = App(client=self.client, signing_secret=self.signing_secret,
                        process_before_response=True, logger=log)
+        self.deliveries = Deliveries()
+        """Event ids seen within Slack's signature window (retries are dropped)."""
         self._locks: dict[str, threading.Lock] = {}
         self._threads: list[threading.Thread] = []
         self._guard = threading.Lock()
@@ -117,6 +123,16 @@ class SlackBot:
     # ---- listeners (fast: validate, then hand off) ----
     def _register(self) -> None:
         app = self.app
+
+        @app.middleware
+        def once_per_event(body, next):
+            event_id = body.get("event_id") if isinstance(body, dict) else None
+            if event_id and not self.deliveries.first(f"event:{event_id}"):
+                from slack_bolt.response import BoltResponse
+
+                log.info("p2m slack: dropped a repeated delivery of %s", event_id)
+                return BoltResponse(status=200, body="")
+            return next()
 
         @app.event("app_mention")
         def on_mention(event, ack):
@@ -272,25 +288,14 @@ class SlackBot:
             self._call("chat.update", channel=channel, ts=status_ts, text=text)
 
 
-def http_server(bot: SlackBot, host: str = "127.0.0.1", port: int = 3000):
-    """A threaded WSGI server with bolt's handler at /slack/events (signature checked by bolt)."""
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+def http_server(bot: SlackBot, host: str = "127.0.0.1", port: int = 3000, **kw):
+    """The guarded Events API server (ui/slack_http.py) for this bot."""
+    from ui.slack_http import http_server as serve
 
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
-
-    class Server(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *a):
-            log.debug(*a)
-
-    return make_server(host, port, SlackRequestHandler(bot.app, path="/slack/events"),
-                       server_class=Server, handler_class=Quiet)
+    return serve(bot, bot.signing_secret, host, port, **kw)
 
 
-def run(*, http: bool = False, port: int = 3000, host: str = "0.0.0.0", env: dict | None = None) -> None:
+def run(*, http: bool = False, port: int = 3000, host: str = "127.0.0.1", env: dict | None = None) -> None:
     """`p2m slack`: Socket Mode (default) or HTTP mode; blocks."""
     env = os.environ if env is None else env
     token = env.get("SLACK_BOT_TOKEN")
