@@ -340,9 +340,14 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
 def launch(host: str = "127.0.0.1", port: int = 7860, *, settings=None, chat_model=None,
            block: bool = True):
     """Check auth, build and launch (never share=True). Returns the app when not blocking."""
+    from ui.web_guard import LoginLimiter, guard_middleware
+
     auth = web_auth(host)
     demo = build_app(settings, chat_model=chat_model)
     demo.queue(default_concurrency_limit=4)
+    # No login: answer only to local Host names (DNS rebinding). A login: limit wrong passwords.
+    guard = guard_middleware(local_only=auth is None, limiter=LoginLimiter() if auth else None)
     demo.launch(server_name=host, server_port=port, share=False, auth=auth,
-                prevent_thread_lock=not block, show_error=True, quiet=not block)
+                prevent_thread_lock=not block, show_error=True, quiet=not block,
+                app_kwargs={"middleware": [guard]})
     return demo
