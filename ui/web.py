@@ -19,9 +19,17 @@ from ui import web_render as R
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "0:0:0:0:0:0:0:1"}
 DATA_SUFFIXES = {".csv", ".jsonl", ".json", ".parquet"}
+DEFAULT_UPLOAD_MB = 200  # gradio refuses bigger uploads (413) before they reach a session
 INTRO = ("Describe the task as you would prompt an LLM, with a few examples, e.g. *Classify "
          "support tickets as billing, technical or other. 'I was charged twice' -> billing*. "
          "Optionally upload your own labeled CSV/JSONL first.")
+
+
+def upload_limit_mb(env: dict | None = None) -> int:
+    """The largest upload in MB: P2M_WEB_MAX_UPLOAD_MB, default 200 (bad values: the default)."""
+    env = os.environ if env is None else env
+    raw = env.get("P2M_WEB_MAX_UPLOAD_MB", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_UPLOAD_MB
 
 
 class AuthRequired(RuntimeError):
@@ -295,7 +303,8 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
                                           interactive=False, elem_id="p2m-export", scale=1)
                 chart = gr.ScatterPlot(x="round", y="score", color="model", visible=False,
                                     label="Metric per round", elem_id="p2m-chart", height=220)
-                upload = gr.File(label="Your labeled data (CSV/JSONL), used when a new session starts",
+                upload = gr.File(label=f"Your labeled data (CSV/JSONL, up to {upload_limit_mb()} MB), "
+                                       "used when a new session starts",
                                  file_count="multiple", file_types=sorted(DATA_SUFFIXES),
                                  elem_id="p2m-upload", height=120)
             with gr.Column(scale=1):
@@ -349,5 +358,6 @@ def launch(host: str = "127.0.0.1", port: int = 7860, *, settings=None, chat_mod
     guard = guard_middleware(local_only=auth is None, limiter=LoginLimiter() if auth else None)
     demo.launch(server_name=host, server_port=port, share=False, auth=auth,
                 prevent_thread_lock=not block, show_error=True, quiet=not block,
+                max_file_size=f"{upload_limit_mb()}mb",  # gradio counts while streaming to disk
                 app_kwargs={"middleware": [guard]})
     return demo
