@@ -74,6 +74,11 @@ class WebBackend:
         self.live: dict[str, list[dict]] = {}
         """Step messages of the turn running now, per session (for pages that reload mid-run)."""
 
+    @property
+    def downloads_dir(self) -> Path:
+        """Where export zips are built for download (the one folder gradio may serve from P2M_HOME)."""
+        return Path(self.settings.home) / "downloads"
+
     def lock(self, sid: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(sid, threading.Lock())
@@ -104,7 +109,7 @@ class WebBackend:
         path = state.get("export_path")
         if not path or not Path(path).is_dir():
             return None
-        target = Path(self.settings.home) / "downloads" / f"{Path(path).name}.zip"
+        target = self.downloads_dir / f"{Path(path).name}.zip"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = shutil.make_archive(str(target.with_suffix("")) + ".part", "zip", path)
@@ -356,8 +361,11 @@ def launch(host: str = "127.0.0.1", port: int = 7860, *, settings=None, chat_mod
     demo.queue(default_concurrency_limit=4)
     # No login: answer only to local Host names (DNS rebinding). A login: limit wrong passwords.
     guard = guard_middleware(local_only=auth is None, limiter=LoginLimiter() if auth else None)
+    # Gradio serves files from the cwd and the temp dir only; the export zips live under P2M_HOME.
+    downloads = demo.p2m_backend.downloads_dir
+    downloads.mkdir(parents=True, exist_ok=True)
     demo.launch(server_name=host, server_port=port, share=False, auth=auth,
                 prevent_thread_lock=not block, show_error=True, quiet=not block,
                 max_file_size=f"{upload_limit_mb()}mb",  # gradio counts while streaming to disk
-                app_kwargs={"middleware": [guard]})
+                allowed_paths=[str(downloads)], app_kwargs={"middleware": [guard]})
     return demo
