@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 
+from ui.cli_errors import user_errors
+
 console = Console()
 sessions_app = typer.Typer(help="List, show and resume saved sessions.", no_args_is_help=True)
 
@@ -68,6 +70,7 @@ def _finish(turn, json_out: bool) -> None:
         raise typer.Exit(1)
 
 
+@user_errors
 def run(description: str = typer.Argument("", help="The task, as you would prompt an LLM, with examples."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Autopilot: take the default at every question."),
         data: list[Path] = typer.Option([], "--data", help="Your own labeled file (CSV/JSONL/parquet)."),
@@ -106,6 +109,7 @@ def run(description: str = typer.Argument("", help="The task, as you would promp
     _finish(_converse(sessions, turn, ctx), json_out)
 
 
+@user_errors
 def chat(session: str = typer.Option(None, "--session", "-s", help="Resume this session."),
          yes: bool = typer.Option(False, "--yes", "-y", help="Autopilot from here on."),
          tiny: bool = typer.Option(False, "--tiny", help="Tiny sizes (smoke tests)."),

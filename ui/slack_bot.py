@@ -273,9 +273,13 @@ class SlackBot:
                     self._finish(channel, status_ts, "Describe the task (with a few examples) to start.")
                     return
             except Exception as e:
-                log.exception("p2m slack: session %s failed", sid)
-                self._finish(channel, status_ts, f"Something went wrong: {e}. The session is saved; "
-                                                 "reply in this thread to retry.")
+                from tools.llm.probe import EndpointUnreachable
+
+                if isinstance(e, EndpointUnreachable):  # the user's setting to fix, not a bug
+                    log.error("p2m slack: session %s: %s", sid, e)
+                else:
+                    log.exception("p2m slack: session %s failed", sid)
+                self._finish(channel, status_ts, R.failure_text(e, "reply in this thread to retry"))
                 return
             state = R.status_line(turn.state, turn.interrupt, turn.done)
             self._finish(channel, status_ts, f"Session `{sid}`: {state}")

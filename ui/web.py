@@ -239,8 +239,7 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
                 yield new_sid, new_sid, base + steps, gr.update(), gr.update(), gr.update(), gr.update()
         worker.join()
         if "error" in box:
-            chat = base + steps + [{"role": "assistant", "content": f"Error: {box['error']}. The session "
-                                    f"is saved; send a message to retry."}]
+            chat = base + steps + [{"role": "assistant", "content": R.failure_text(box["error"])}]
             yield new_sid, new_sid, chat, "", gr.update(), f"Session `{new_sid}` · error", choices()
             return
         chat, results, label = view(new_sid)

@@ -214,6 +214,15 @@ def session_choices(rows: list[dict]) -> list[tuple[str, str]]:
     return out
 
 
+def failure_text(exc: BaseException, retry: str = "send a message to retry") -> str:
+    """What a front end says when a turn raised: the endpoint's own message, or error + retry hint."""
+    from tools.llm.probe import EndpointUnreachable
+
+    if isinstance(exc, EndpointUnreachable):
+        return f"Stopped before any work: {exc}"
+    return f"Error: {exc}. The session is saved; {retry}."
+
+
 def status_line(turn_state: dict, interrupt: dict | None, done: bool) -> str:
     if interrupt:
         return f"waiting for you ({interrupt.get('kind', 'question')})"
