@@ -91,9 +91,17 @@ def run(description: str = typer.Argument("", help="The task, as you would promp
                     "tickets as billing, technical or other. 'I was charged twice' -> billing\"",
                     fg="red", err=True)
         raise typer.Exit(2)
-    for p in [*data, *catalog]:
+    from tools.hub.user_files import UnusableFile, check_user_file
+
+    for p in catalog:
         if not p.exists():
             typer.secho(f"error: {p} does not exist", fg="red", err=True)
+            raise typer.Exit(2)
+    for p in data:  # before any LLM call: the reason, not a late "give a labeled file"
+        try:
+            check_user_file(p)
+        except UnusableFile as e:
+            typer.secho(f"error: --data {e}", fg="red", err=True)
             raise typer.Exit(2)
     settings = get_settings()
     if settings.uses_embedded and not json_out:

@@ -116,6 +116,14 @@ class WebBackend:
             os.replace(tmp, target)
         return str(target)
 
+    @staticmethod
+    def check_uploads(paths: list[str]) -> None:
+        """ValueError with the reason an upload cannot be labeled data (before any LLM call)."""
+        from tools.hub.user_files import check_user_file
+
+        for p in paths:
+            check_user_file(p)
+
     def keep_uploads(self, sid: str, files: list[str]) -> list[str]:
         """Copy uploads out of gradio's temp dir so a resumed session still finds them."""
         dest = Path(self.settings.home) / "uploads" / sid
@@ -197,6 +205,8 @@ def build_app(settings=None, chat_model=None, sizes=None, overrides=None):
         paths = _file_paths(files)
         try:
             check_data_files(paths)
+            if paths and not (sid and be.sessions.exists(sid)):  # uploads start new sessions only
+                be.check_uploads(paths)
         except ValueError as e:
             gr.Warning(str(e))
             yield sid, sid, history, gr.update(), gr.update(), gr.update(), gr.update()
