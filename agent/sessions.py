@@ -53,10 +53,19 @@ class Sessions:
     def __init__(self, settings, overrides: dict | None = None):
         from langgraph.checkpoint.sqlite import SqliteSaver
 
+        from tools.store.errors import damaged_checkpoints
+
         self.settings = settings.ensure_dirs()
         conn = sqlite3.connect(str(settings.checkpoints_path), check_same_thread=False,
                                timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # reads the schema pages
+        except sqlite3.OperationalError:
+            raise  # e.g. locked: not damage
+        except sqlite3.DatabaseError as e:  # "file is not a database", "disk image is malformed"
+            conn.close()
+            raise damaged_checkpoints(settings.checkpoints_path, str(e)) from None
         self.saver = SqliteSaver(conn)
         self.graph = make_graph(self.saver, overrides)
 

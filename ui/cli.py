@@ -14,6 +14,7 @@ from __future__ import annotations
 import typer
 
 from ui import cli_agent, cli_frontends, cli_hub, cli_llm
+from ui.cli_errors import user_errors
 
 app = typer.Typer(
     help="Turn a task description into a small, deployable model, by conversation.",
@@ -42,6 +43,7 @@ cli_frontends.register(app)
 
 
 @app.command()
+@user_errors
 def sql(query: str = typer.Argument(..., help="A read-only SQL query over the store."),
         json_out: bool = typer.Option(False, "--json", help="Print rows as JSON.")) -> None:
     """Query the experiment store (examples, llm_calls, runs, metrics, events) read-only."""

@@ -104,6 +104,9 @@ def run(description: str = typer.Argument("", help="The task, as you would promp
             typer.secho(f"error: --data {e}", fg="red", err=True)
             raise typer.Exit(2)
     settings = get_settings()
+    from tools.store import Store
+
+    Store(settings).ingest()  # a damaged or locked store says so now, not after paid calls
     if settings.uses_embedded and not json_out:
         console.print(f"[yellow]{WEAK_TEACHER_NOTE}[/yellow]")
     budget = {k: v for k, v in {"max_llm_calls": budget_calls, "max_minutes": budget_minutes,
@@ -127,6 +130,9 @@ def chat(session: str = typer.Option(None, "--session", "-s", help="Resume this 
     from tools.settings import get_settings
 
     settings = get_settings()
+    from tools.store import Store
+
+    Store(settings).ingest()  # a damaged or locked store says so now, not after paid calls
     sessions = Sessions(settings)
     ctx = _context(settings, autopilot=yes, out=None, tiny=tiny, session_id=session)
     if session:
@@ -150,6 +156,7 @@ def chat(session: str = typer.Option(None, "--session", "-s", help="Resume this 
 
 
 @sessions_app.command("list")
+@user_errors
 def sessions_list(json_out: bool = typer.Option(False, "--json")) -> None:
     """Saved sessions, newest first."""
     from tools.settings import get_settings
@@ -167,6 +174,7 @@ def sessions_list(json_out: bool = typer.Option(False, "--json")) -> None:
 
 
 @sessions_app.command("show")
+@user_errors
 def sessions_show(session: str) -> None:
     """The session's spec, rounds, decisions and export."""
     from agent.sessions import Sessions
@@ -183,6 +191,7 @@ def sessions_show(session: str) -> None:
 
 
 @sessions_app.command("resume")
+@user_errors
 def sessions_resume(session: str, yes: bool = typer.Option(False, "--yes", "-y"),
                     tiny: bool = typer.Option(False, "--tiny"),
                     json_out: bool = typer.Option(False, "--json")) -> None:
@@ -190,6 +199,7 @@ def sessions_resume(session: str, yes: bool = typer.Option(False, "--yes", "-y")
     chat(session=session, yes=yes, tiny=tiny, json_out=json_out)
 
 
+@user_errors
 def report(session: str) -> None:
     """Student vs teacher vs base, with intervals, for each round of a session."""
     from agent.sessions import Sessions

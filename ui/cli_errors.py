@@ -14,8 +14,9 @@ import typer
 
 def _known() -> tuple[type[BaseException], ...]:
     from tools.llm.probe import EndpointUnreachable
+    from tools.store import StoreError
 
-    return (EndpointUnreachable,)
+    return (EndpointUnreachable, StoreError)  # StoreError includes a damaged checkpoints.sqlite
 
 
 def user_errors(fn):

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import typer
 
+from ui.cli_errors import user_errors
 
+
+@user_errors
 def web(host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (non-loopback needs P2M_WEB_USER/P2M_WEB_PASSWORD)."),
         port: int = typer.Option(7860, "--port", help="Port to listen on.")) -> None:
     """Chat with the assistant in the browser (Gradio)."""
@@ -22,6 +25,7 @@ def web(host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind 
     launch(host, port, block=True)
 
 
+@user_errors
 def slack(http: bool = typer.Option(False, "--http", help="HTTP mode (events at /slack/events) instead of Socket Mode."),
           port: int = typer.Option(3000, "--port", help="Port for --http."),
           host: str = typer.Option("127.0.0.1", "--host", help="Interface for --http (e.g. 0.0.0.0 behind a proxy Slack can reach).")) -> None:

@@ -34,7 +34,7 @@ from typing import Any, Iterator
 
 import duckdb
 
-from tools.store.errors import StoreError
+from tools.store.errors import StoreError, damaged_store
 from tools.store.ingest import ingest
 from tools.store.migrations import migrate
 from tools.store.spool import writer_for
@@ -180,10 +180,7 @@ class Store:
             migrate(conn)
             return ingest(conn, self.spool_dir)
         except duckdb.Error as e:  # e.g. a file damaged past its header
-            raise StoreError(
-                f"could not update the store file {self.path} ({e}). If this repeats, "
-                f"move it aside (mv {self.path} {self.path}.bad) and retry: the rows "
-                f"are still in {self.spool_dir}.") from None
+            raise damaged_store(self.path, self.spool_dir, str(e)) from None
 
     def _open(self, read_only: bool):
         """Open DuckDB, retrying with backoff while a foreign process holds its lock."""
@@ -195,12 +192,8 @@ class Store:
                 return duckdb.connect(str(self.path), read_only=read_only, config=config)
             except duckdb.Error as e:
                 msg = str(e)
-                if "lock" not in msg.lower():
-                    raise StoreError(
-                        f"the store file {self.path} is not a readable DuckDB database "
-                        f"({msg}). Move it aside (mv {self.path} {self.path}.bad, and its "
-                        f".wal if any) and retry: rows recorded since are kept in "
-                        f"{self.spool_dir} and go into a fresh store.") from None
+                if not _held_by_another_process(msg):
+                    raise damaged_store(self.path, self.spool_dir, msg) from None
                 if time.monotonic() >= deadline:
                     raise StoreError(
                         f"the store file {self.path} is locked by another process "
@@ -211,6 +204,11 @@ class Store:
                 wait = min(wait * 2, 0.5)
 
 
+def _held_by_another_process(msg: str) -> bool:
+    """DuckDB's "Could not set lock on file ...: Conflicting lock is held" (not "... in block at")."""
+    return "Conflicting lock" in msg or "Could not set lock" in msg
+
+
 def _flock_until(fd: int, deadline: float, path: Path) -> None:
     wait = 0.005
     while True:
@@ -219,8 +217,9 @@ def _flock_until(fd: int, deadline: float, path: Path) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise StoreError(f"timed out waiting for the store lock {path} (another "
-                                 f"p2m process is ingesting); retry in a moment") from None
+                raise StoreError(f"timed out waiting for the store lock {path}: another "
+                                 f"p2m process is using the store (storing rows, or copying "
+                                 f"it for `p2m sql`); retry in a moment") from None
             time.sleep(wait)
             wait = min(wait * 2, 0.1)
 
