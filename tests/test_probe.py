@@ -117,7 +117,7 @@ def test_a_run_whose_every_call_failed_says_so(tmp_path):
 
 
 def test_front_ends_show_the_endpoint_message_not_a_retry_hint():
-    from ui.web_render import failure_text
+    from ui.render import failure_text
 
     msg = failure_text(EndpointUnreachable("Cannot reach the LLM endpoint at http://x/v1. Check OPENAI_BASE_URL"))
     assert msg.startswith("Stopped before any work: Cannot reach") and "retry" not in msg

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 
+from ui import render
 from ui.cli_errors import user_errors
 
 console = Console()
@@ -22,16 +23,10 @@ sessions_app = typer.Typer(help="List, show and resume saved sessions.", no_args
 
 
 def _printer(kind: str, p: dict) -> None:
-    """Progress lines for the terminal (front ends share the same events)."""
-    if kind == "node":
-        console.print(f"[dim]step done:[/dim] {p.get('node')}")
-    elif kind == "train" and p.get("event") in ("log", "eval", "progress", None) and p.get("step"):
-        eta = f", eta {p['eta_s']:.0f}s" if p.get("eta_s") else ""
-        loss = f", loss {p['loss']:.3f}" if isinstance(p.get("loss"), (int, float)) else ""
-        console.print(f"[dim]  training step {p['step']}/{p.get('max_steps', '?')}{loss}{eta}[/dim]")
-    elif kind == "generate" and p.get("done") is not None:
-        console.print(f"[dim]  generated {p.get('accepted', '?')} accepted / "
-                      f"{p.get('done')} requests[/dim]")
+    """Progress lines for the terminal (rendered by ui/render.py, like every front end's)."""
+    line = render.terminal_line(kind, p)
+    if line:
+        console.print(line)
 
 
 def _context(settings, *, autopilot: bool, out: str | None, tiny: bool, session_id: str | None):

@@ -12,7 +12,8 @@ from ui.cli_errors import user_errors
 
 @user_errors
 def web(host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (non-loopback needs P2M_WEB_USER/P2M_WEB_PASSWORD)."),
-        port: int = typer.Option(7860, "--port", help="Port to listen on.")) -> None:
+        port: int = typer.Option(7860, "--port", help="Port to listen on."),
+        tiny: bool = typer.Option(False, "--tiny", help="Tiny sizes for new sessions (smoke and load tests).")) -> None:
     """Chat with the assistant in the browser (Gradio)."""
     from ui.web import AuthRequired, launch, web_auth
 
@@ -22,7 +23,12 @@ def web(host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind 
         typer.secho(f"error: {e}", fg="red", err=True)
         raise typer.Exit(2)
     typer.echo(f"p2m web on http://{host}:{port}  (Ctrl-C to stop)")
-    launch(host, port, block=True)
+    sizes = None
+    if tiny:
+        from agent.context import Sizes
+
+        sizes = Sizes.tiny()
+    launch(host, port, block=True, sizes=sizes)
 
 
 @user_errors

@@ -23,16 +23,11 @@ import threading
 import time
 import uuid
 
-from ui import web_render as R
+from ui import render as R
+from ui.render import APPROVE, PICK, SECTION_LIMIT, clean_text, reply_payload  # noqa: F401 - the bot's API
 from ui.slack_http import Deliveries
 
 log = logging.getLogger("p2m.slack")
-
-APPROVE = "p2m_approve"
-PICK = "p2m_pick_"  # + index; value "session|reply"
-SECTION_LIMIT = 2900  # Block Kit section text is capped at 3000 characters
-_MENTION = re.compile(r"<@[A-Z0-9]+>")
-
 
 class ConfigError(RuntimeError):
     """A missing token or secret, with what to set."""
@@ -41,38 +36,6 @@ class ConfigError(RuntimeError):
 def session_id_for(channel: str, thread_ts: str) -> str:
     """The session of a Slack thread (stable across restarts)."""
     return uuid.uuid5(uuid.NAMESPACE_URL, f"slack:{channel}:{thread_ts}").hex[:12]
-
-
-def clean_text(text: str) -> tuple[str, bool]:
-    """Mentions removed, whitespace trimmed, cut to 40,000 characters (with a flag)."""
-    return R.truncate(_MENTION.sub("", text or "").strip())
-
-
-def reply_payload(turn, session_id: str) -> tuple[str, list[dict]]:
-    """(fallback text, Block Kit blocks) for what the graph ended this turn with."""
-    text, _ = R.truncate(turn.message or ("Done." if turn.done else "Working..."))
-    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}]
-    table = R.results_text(turn.state)
-    if table:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{table}```"[:SECTION_LIMIT]}})
-    if turn.state.get("export_path"):
-        blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"Exported to `{turn.state['export_path']}`"}]})
-    if turn.interrupt and turn.interrupt.get("kind") == "confirm_spec":
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "action_id": APPROVE, "style": "primary", "value": session_id,
-             "text": {"type": "plain_text", "text": "Approve spec"}}]})
-    elif turn.interrupt:
-        opts = R.reply_options(turn.interrupt)
-        if opts:
-            blocks.append({"type": "actions", "elements": [
-                {"type": "button", "action_id": f"{PICK}{i}", "value": f"{session_id}|{value}",
-                 "text": {"type": "plain_text", "text": label[:70]}}
-                for i, (label, value) in enumerate(opts)]})
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": f"session `{session_id}` · reply in this thread · "
-                                   f"`p2m chat --session {session_id}`"}]})
-    return text, blocks
 
 
 def web_client(token: str, api_url: str | None = None):
@@ -259,8 +222,7 @@ class SlackBot:
                 if not m or not status_ts or time.monotonic() - last[0] < 1.0:
                     return
                 last[0] = time.monotonic()
-                self._call("chat.update", channel=channel, ts=status_ts,
-                           text=f"Working... {m['metadata']['title']}: {m['content']}")
+                self._call("chat.update", channel=channel, ts=status_ts, text=R.slack_status(m))
 
             ctx = AgentContext.create(self.settings, session_id=sid, chat_model=self.chat_model,
                                       sizes=self.sizes or Sizes(), on_event=on_event)
