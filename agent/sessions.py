@@ -19,7 +19,7 @@ from langgraph.types import Command
 
 from agent.context import AgentContext, Sizes
 from agent.graph import make_graph
-from agent.state import last_assistant
+from agent.state import last_assistant, say
 
 
 def valid_session_id(session_id: str) -> bool:
@@ -53,10 +53,19 @@ class Sessions:
     def __init__(self, settings, overrides: dict | None = None):
         from langgraph.checkpoint.sqlite import SqliteSaver
 
+        from tools.store.errors import damaged_checkpoints
+
         self.settings = settings.ensure_dirs()
         conn = sqlite3.connect(str(settings.checkpoints_path), check_same_thread=False,
                                timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # reads the schema pages
+        except sqlite3.OperationalError:
+            raise  # e.g. locked: not damage
+        except sqlite3.DatabaseError as e:  # "file is not a database", "disk image is malformed"
+            conn.close()
+            raise damaged_checkpoints(settings.checkpoints_path, str(e)) from None
         self.saver = SqliteSaver(conn)
         self.graph = make_graph(self.saver, overrides)
 
@@ -116,6 +125,9 @@ class Sessions:
         return self._turn(session_id, [])
 
     def _run(self, inputs: Any, session_id: str, ctx: AgentContext) -> Turn:
+        from tools.llm.probe import check_endpoint
+
+        check_endpoint(ctx.client)  # an endpoint that cannot answer stops here, with its real message
         saved = self.graph.get_state(self.config(session_id)).values.get("sizes")
         if saved:  # a resumed session keeps the sizes it started with, in any front end
             ctx.sizes = Sizes(**saved)
@@ -127,11 +139,25 @@ class Sessions:
                 if node != "__interrupt__":
                     ctx.emit("node", node=node, keys=sorted((upd or {}).keys()))
         turn = self._turn(session_id, updates)
+        if turn.done and turn.state.get("error"):
+            turn = self._say_if_every_call_failed(turn, ctx)
         status = "waiting" if turn.interrupt else ("done" if turn.done else "running")
         if turn.state.get("error"):
             status = "stopped"
         ctx.store.upsert_session(session_id, (turn.state.get("description") or "")[:80], status)
         return turn
+
+    def _say_if_every_call_failed(self, turn: Turn, ctx: AgentContext) -> Turn:
+        """A run that stopped after every LLM call failed ends by saying so, with the first error."""
+        from tools.llm.probe import failed_calls_note
+
+        note = failed_calls_note(ctx.store, turn.session_id)
+        last = next((n for chunk in reversed(turn.updates) for n in chunk if n != "__interrupt__"), None)
+        if not note or not last:
+            return turn
+        # as the node that stopped the run: its router sees the same error and ends again
+        self.graph.update_state(self.config(turn.session_id), say(note, "error"), as_node=last)
+        return self._turn(turn.session_id, turn.updates)
 
     def _turn(self, session_id: str, updates: list) -> Turn:
         snap = self.graph.get_state(self.config(session_id))

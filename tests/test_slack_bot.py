@@ -185,7 +185,7 @@ def test_mention_starts_session_reply_continues_and_button_approves(slack):
     assert again.session_id == sid and again.state["spec"]["labels"] == ["billing", "technical", "other"]
     # ... and from the web UI's backend (same checkpointer), with the results table
     from ui.web import WebBackend
-    from ui.web_render import chat_messages, results_markdown
+    from ui.render import chat_messages, results_markdown
 
     web_turn = WebBackend().load(sid)
     assert chat_messages(web_turn.state)[0]["content"] == TASK

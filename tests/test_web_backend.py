@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent.context import Sizes
 from tests.fakes.chat import FakeChatModel
-from ui import web_render as R
+from ui import render as R
 
 TASK = "Classify support tickets as billing, technical or other. 'I was charged twice' -> billing"
 PROPOSAL = '{"kind": "classification", "labels": ["billing", "technical", "other"]}'

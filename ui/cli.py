@@ -14,6 +14,7 @@ from __future__ import annotations
 import typer
 
 from ui import cli_agent, cli_frontends, cli_hub, cli_llm
+from ui.cli_errors import user_errors
 
 app = typer.Typer(
     help="Turn a task description into a small, deployable model, by conversation.",
@@ -42,9 +43,14 @@ cli_frontends.register(app)
 
 
 @app.command()
+@user_errors
 def sql(query: str = typer.Argument(..., help="A read-only SQL query over the store."),
-        json_out: bool = typer.Option(False, "--json", help="Print rows as JSON.")) -> None:
-    """Query the experiment store (examples, llm_calls, runs, metrics, events) read-only."""
+        json_out: bool = typer.Option(False, "--json", help="Print rows as JSON."),
+        timeout: float = typer.Option(60.0, "--timeout", help="Stop the query after this many seconds.")) -> None:
+    """Query the experiment store (examples, llm_calls, runs, metrics, events) read-only.
+
+    The query runs on a snapshot of the store, so a slow one never blocks a running session.
+    """
     import json
 
     from rich.console import Console
@@ -54,7 +60,7 @@ def sql(query: str = typer.Argument(..., help="A read-only SQL query over the st
     from tools.store import Store, StoreError
 
     try:
-        rows = Store(get_settings()).query_readonly(query)
+        rows = Store(get_settings()).query_readonly(query, timeout_s=timeout if timeout > 0 else None)
     except StoreError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
         raise typer.Exit(2)

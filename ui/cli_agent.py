@@ -15,21 +15,18 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 
+from ui import render
+from ui.cli_errors import user_errors
+
 console = Console()
 sessions_app = typer.Typer(help="List, show and resume saved sessions.", no_args_is_help=True)
 
 
 def _printer(kind: str, p: dict) -> None:
-    """Progress lines for the terminal (front ends share the same events)."""
-    if kind == "node":
-        console.print(f"[dim]step done:[/dim] {p.get('node')}")
-    elif kind == "train" and p.get("event") in ("log", "eval", "progress", None) and p.get("step"):
-        eta = f", eta {p['eta_s']:.0f}s" if p.get("eta_s") else ""
-        loss = f", loss {p['loss']:.3f}" if isinstance(p.get("loss"), (int, float)) else ""
-        console.print(f"[dim]  training step {p['step']}/{p.get('max_steps', '?')}{loss}{eta}[/dim]")
-    elif kind == "generate" and p.get("done") is not None:
-        console.print(f"[dim]  generated {p.get('accepted', '?')} accepted / "
-                      f"{p.get('done')} requests[/dim]")
+    """Progress lines for the terminal (rendered by ui/render.py, like every front end's)."""
+    line = render.terminal_line(kind, p)
+    if line:
+        console.print(line)
 
 
 def _context(settings, *, autopilot: bool, out: str | None, tiny: bool, session_id: str | None):
@@ -68,6 +65,7 @@ def _finish(turn, json_out: bool) -> None:
         raise typer.Exit(1)
 
 
+@user_errors
 def run(description: str = typer.Argument("", help="The task, as you would prompt an LLM, with examples."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Autopilot: take the default at every question."),
         data: list[Path] = typer.Option([], "--data", help="Your own labeled file (CSV/JSONL/parquet)."),
@@ -88,11 +86,22 @@ def run(description: str = typer.Argument("", help="The task, as you would promp
                     "tickets as billing, technical or other. 'I was charged twice' -> billing\"",
                     fg="red", err=True)
         raise typer.Exit(2)
-    for p in [*data, *catalog]:
+    from tools.hub.user_files import UnusableFile, check_user_file
+
+    for p in catalog:
         if not p.exists():
             typer.secho(f"error: {p} does not exist", fg="red", err=True)
             raise typer.Exit(2)
+    for p in data:  # before any LLM call: the reason, not a late "give a labeled file"
+        try:
+            check_user_file(p)
+        except UnusableFile as e:
+            typer.secho(f"error: --data {e}", fg="red", err=True)
+            raise typer.Exit(2)
     settings = get_settings()
+    from tools.store import Store
+
+    Store(settings).ingest()  # a damaged or locked store says so now, not after paid calls
     if settings.uses_embedded and not json_out:
         console.print(f"[yellow]{describe(settings)}[/yellow]")
     budget = {k: v for k, v in {"max_llm_calls": budget_calls, "max_minutes": budget_minutes,
@@ -106,6 +115,7 @@ def run(description: str = typer.Argument("", help="The task, as you would promp
     _finish(_converse(sessions, turn, ctx), json_out)
 
 
+@user_errors
 def chat(session: str = typer.Option(None, "--session", "-s", help="Resume this session."),
          yes: bool = typer.Option(False, "--yes", "-y", help="Autopilot from here on."),
          tiny: bool = typer.Option(False, "--tiny", help="Tiny sizes (smoke tests)."),
@@ -115,6 +125,9 @@ def chat(session: str = typer.Option(None, "--session", "-s", help="Resume this 
     from tools.settings import get_settings
 
     settings = get_settings()
+    from tools.store import Store
+
+    Store(settings).ingest()  # a damaged or locked store says so now, not after paid calls
     sessions = Sessions(settings)
     ctx = _context(settings, autopilot=yes, out=None, tiny=tiny, session_id=session)
     if session:
@@ -138,6 +151,7 @@ def chat(session: str = typer.Option(None, "--session", "-s", help="Resume this 
 
 
 @sessions_app.command("list")
+@user_errors
 def sessions_list(json_out: bool = typer.Option(False, "--json")) -> None:
     """Saved sessions, newest first."""
     from tools.settings import get_settings
@@ -155,6 +169,7 @@ def sessions_list(json_out: bool = typer.Option(False, "--json")) -> None:
 
 
 @sessions_app.command("show")
+@user_errors
 def sessions_show(session: str) -> None:
     """The session's spec, rounds, decisions and export."""
     from agent.sessions import Sessions
@@ -171,6 +186,7 @@ def sessions_show(session: str) -> None:
 
 
 @sessions_app.command("resume")
+@user_errors
 def sessions_resume(session: str, yes: bool = typer.Option(False, "--yes", "-y"),
                     tiny: bool = typer.Option(False, "--tiny"),
                     json_out: bool = typer.Option(False, "--json")) -> None:
@@ -178,6 +194,7 @@ def sessions_resume(session: str, yes: bool = typer.Option(False, "--yes", "-y")
     chat(session=session, yes=yes, tiny=tiny, json_out=json_out)
 
 
+@user_errors
 def report(session: str) -> None:
     """Student vs teacher vs base, with intervals, for each round of a session."""
     from agent.sessions import Sessions

@@ -2,14 +2,16 @@
 
     SLACK_BOT_TOKEN=xoxb-... SLACK_APP_TOKEN=xapp-... p2m slack          # Socket Mode
     SLACK_BOT_TOKEN=xoxb-... SLACK_SIGNING_SECRET=... p2m slack --http --port 3000
-                                                                     # events at /slack/events
+                                      # events at http://127.0.0.1:3000/slack/events (--host to widen)
     SLACK_API_URL=http://proxy/api/   # Web API base URL (tests, enterprise proxies)
 
 One Slack thread is one session (id derived from channel + thread ts, so
 `p2m chat --session ID` resumes it in a terminal). Mention the bot or DM it to
 start; replies in the thread continue. Listeners only validate and hand the
 work to a background thread, so Slack gets its ack at once; progress edits one
-status message; the spec approval is a button.
+status message; the spec approval is a button. An event Slack delivers twice
+(a retry carries the same event_id) runs once. The HTTP endpoint's guards (body
+size, signature before parsing, replays) are in ui/slack_http.py.
 """
 
 from __future__ import annotations
@@ -21,15 +23,11 @@ import threading
 import time
 import uuid
 
-from ui import web_render as R
+from ui import render as R
+from ui.render import APPROVE, PICK, SECTION_LIMIT, clean_text, reply_payload  # noqa: F401 - the bot's API
+from ui.slack_http import Deliveries
 
 log = logging.getLogger("p2m.slack")
-
-APPROVE = "p2m_approve"
-PICK = "p2m_pick_"  # + index; value "session|reply"
-SECTION_LIMIT = 2900  # Block Kit section text is capped at 3000 characters
-_MENTION = re.compile(r"<@[A-Z0-9]+>")
-
 
 class ConfigError(RuntimeError):
     """A missing token or secret, with what to set."""
@@ -38,38 +36,6 @@ class ConfigError(RuntimeError):
 def session_id_for(channel: str, thread_ts: str) -> str:
     """The session of a Slack thread (stable across restarts)."""
     return uuid.uuid5(uuid.NAMESPACE_URL, f"slack:{channel}:{thread_ts}").hex[:12]
-
-
-def clean_text(text: str) -> tuple[str, bool]:
-    """Mentions removed, whitespace trimmed, cut to 40,000 characters (with a flag)."""
-    return R.truncate(_MENTION.sub("", text or "").strip())
-
-
-def reply_payload(turn, session_id: str) -> tuple[str, list[dict]]:
-    """(fallback text, Block Kit blocks) for what the graph ended this turn with."""
-    text, _ = R.truncate(turn.message or ("Done." if turn.done else "Working..."))
-    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}]
-    table = R.results_text(turn.state)
-    if table:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{table}```"[:SECTION_LIMIT]}})
-    if turn.state.get("export_path"):
-        blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"Exported to `{turn.state['export_path']}`"}]})
-    if turn.interrupt and turn.interrupt.get("kind") == "confirm_spec":
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "action_id": APPROVE, "style": "primary", "value": session_id,
-             "text": {"type": "plain_text", "text": "Approve spec"}}]})
-    elif turn.interrupt:
-        opts = R.reply_options(turn.interrupt)
-        if opts:
-            blocks.append({"type": "actions", "elements": [
-                {"type": "button", "action_id": f"{PICK}{i}", "value": f"{session_id}|{value}",
-                 "text": {"type": "plain_text", "text": label[:70]}}
-                for i, (label, value) in enumerate(opts)]})
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": f"session `{session_id}` · reply in this thread · "
-                                   f"`p2m chat --session {session_id}`"}]})
-    return text, blocks
 
 
 def web_client(token: str, api_url: str | None = None):
@@ -102,8 +68,11 @@ class SlackBot:
         self.sizes = sizes
         self.sessions = Sessions(self.settings, overrides)  # overrides: tests script nodes
         self.client = web_client(bot_token, api_url)
-        self.app = App(client=self.client, signing_secret=signing_secret or "unused-in-socket-mode",
+        self.signing_secret = signing_secret or "unused-in-socket-mode"
+        self.app = App(client=self.client, signing_secret=self.signing_secret,
                        process_before_response=True, logger=log)
+        self.deliveries = Deliveries()
+        """Event ids seen within Slack's signature window (retries are dropped)."""
         self._locks: dict[str, threading.Lock] = {}
         self._threads: list[threading.Thread] = []
         self._guard = threading.Lock()
@@ -117,6 +86,16 @@ class SlackBot:
     # ---- listeners (fast: validate, then hand off) ----
     def _register(self) -> None:
         app = self.app
+
+        @app.middleware
+        def once_per_event(body, next):
+            event_id = body.get("event_id") if isinstance(body, dict) else None
+            if event_id and not self.deliveries.first(f"event:{event_id}"):
+                from slack_bolt.response import BoltResponse
+
+                log.info("p2m slack: dropped a repeated delivery of %s", event_id)
+                return BoltResponse(status=200, body="")
+            return next()
 
         @app.event("app_mention")
         def on_mention(event, ack):
@@ -243,8 +222,7 @@ class SlackBot:
                 if not m or not status_ts or time.monotonic() - last[0] < 1.0:
                     return
                 last[0] = time.monotonic()
-                self._call("chat.update", channel=channel, ts=status_ts,
-                           text=f"Working... {m['metadata']['title']}: {m['content']}")
+                self._call("chat.update", channel=channel, ts=status_ts, text=R.slack_status(m))
 
             ctx = AgentContext.create(self.settings, session_id=sid, chat_model=self.chat_model,
                                       sizes=self.sizes or Sizes(), on_event=on_event)
@@ -257,9 +235,13 @@ class SlackBot:
                     self._finish(channel, status_ts, "Describe the task (with a few examples) to start.")
                     return
             except Exception as e:
-                log.exception("p2m slack: session %s failed", sid)
-                self._finish(channel, status_ts, f"Something went wrong: {e}. The session is saved; "
-                                                 "reply in this thread to retry.")
+                from tools.llm.probe import EndpointUnreachable
+
+                if isinstance(e, EndpointUnreachable):  # the user's setting to fix, not a bug
+                    log.error("p2m slack: session %s: %s", sid, e)
+                else:
+                    log.exception("p2m slack: session %s failed", sid)
+                self._finish(channel, status_ts, R.failure_text(e, "reply in this thread to retry"))
                 return
             state = R.status_line(turn.state, turn.interrupt, turn.done)
             self._finish(channel, status_ts, f"Session `{sid}`: {state}")
@@ -272,25 +254,14 @@ class SlackBot:
             self._call("chat.update", channel=channel, ts=status_ts, text=text)
 
 
-def http_server(bot: SlackBot, host: str = "127.0.0.1", port: int = 3000):
-    """A threaded WSGI server with bolt's handler at /slack/events (signature checked by bolt)."""
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+def http_server(bot: SlackBot, host: str = "127.0.0.1", port: int = 3000, **kw):
+    """The guarded Events API server (ui/slack_http.py) for this bot."""
+    from ui.slack_http import http_server as serve
 
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
-
-    class Server(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *a):
-            log.debug(*a)
-
-    return make_server(host, port, SlackRequestHandler(bot.app, path="/slack/events"),
-                       server_class=Server, handler_class=Quiet)
+    return serve(bot, bot.signing_secret, host, port, **kw)
 
 
-def run(*, http: bool = False, port: int = 3000, host: str = "0.0.0.0", env: dict | None = None) -> None:
+def run(*, http: bool = False, port: int = 3000, host: str = "127.0.0.1", env: dict | None = None) -> None:
     """`p2m slack`: Socket Mode (default) or HTTP mode; blocks."""
     env = os.environ if env is None else env
     token = env.get("SLACK_BOT_TOKEN")

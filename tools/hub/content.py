@@ -18,6 +18,8 @@ SPLIT_NAMES = {"train": "train", "training": "train", "validation": "validation"
                "valid": "validation", "val": "validation", "dev": "validation",
                "test": "test", "testing": "test"}
 MAX_ROWS = 100_000  # per split; a bigger file is cut (and said so), not loaded whole
+ENCODING_SAMPLE = 65536  # bytes read to guess a text file's encoding
+MAX_JSON_BYTES = 256 * 2**20  # CSV/TSV/JSONL/parquet are streamed; a .json document is not
 
 
 class ContentUnavailable(Exception):
@@ -70,8 +72,10 @@ def data_files(folder: Path) -> list[Path]:
 def _text_encoding(path: Path) -> str:
     """utf-8 (with or without BOM), utf-16 by BOM, else latin-1 for legacy CSV exports.
 
-    A file with NUL bytes and no UTF-16 BOM is binary: ValueError."""
-    head = path.read_bytes()[:65536]
+    Only the first 64 KB are read: a file bigger than memory is fine. A file with NUL
+    bytes and no UTF-16 BOM is binary: ValueError."""
+    with path.open("rb") as f:
+        head = f.read(ENCODING_SAMPLE)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = head[:len(head) // 2 * 2].decode("utf-16", errors="replace")
         if any(c in text for c in ",\t\n") and "\x00" not in text:
@@ -92,10 +96,15 @@ def read_rows(path: Path, limit: int = MAX_ROWS) -> list[dict]:
     """Rows of one CSV/TSV/JSONL/JSON/parquet file; raises ValueError with the reason."""
     suffix = path.suffix.lower()
     try:
-        if suffix == ".parquet":
+        if suffix == ".parquet":  # row batches up to `limit`: never the whole file at once
             import pyarrow.parquet as pq
 
-            return pq.read_table(path).slice(0, limit).to_pylist()
+            rows = []
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=min(limit, 10_000) or 1):
+                rows += batch.to_pylist()[: limit - len(rows)]
+                if len(rows) >= limit:
+                    break
+            return rows
         if suffix in (".csv", ".tsv"):
             import pandas as pd
 
@@ -105,7 +114,10 @@ def read_rows(path: Path, limit: int = MAX_ROWS) -> list[dict]:
             return df.to_dict(orient="records")
         rows = []
         with path.open(encoding="utf-8") as f:
-            if suffix == ".json":
+            if suffix == ".json":  # one JSON document is parsed whole: bound its size
+                if path.stat().st_size > MAX_JSON_BYTES:
+                    raise ValueError(f"a .json file over {MAX_JSON_BYTES // 2**20} MB is not read "
+                                     "whole; save it as JSONL (one object per line), which is streamed")
                 data = json.load(f)
                 data = data.get("data", data) if isinstance(data, dict) else data
                 rows = list(data)[:limit] if isinstance(data, list) else []

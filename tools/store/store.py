@@ -26,6 +26,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -34,7 +36,7 @@ from typing import Any, Iterator
 
 import duckdb
 
-from tools.store.errors import StoreError
+from tools.store.errors import StoreError, damaged_store
 from tools.store.ingest import ingest
 from tools.store.migrations import migrate
 from tools.store.spool import writer_for
@@ -88,11 +90,15 @@ class Store:
             except duckdb.Error as e:
                 raise StoreError(f"query failed: {e}") from None
 
-    def query_readonly(self, sql: str) -> list[dict]:
+    def query_readonly(self, sql: str, timeout_s: float | None = 60.0) -> list[dict]:
         """Run one read statement (SELECT/WITH/DESCRIBE/SHOW/EXPLAIN) for a user.
 
-        The database is opened read-only with external file access disabled, so
-        a query can neither change the store nor read other files.
+        The query runs on a snapshot: pending rows are ingested and the file copied
+        under the store's lock, then the lock is released, so a slow query never
+        blocks writers or the agent (the copy needs the store's size in free space
+        for the query's duration). The copy is opened read-only with external file
+        access disabled, so a query can neither change the store nor read other
+        files; it is stopped after `timeout_s` seconds (None: no limit).
         """
         try:
             statements = duckdb.extract_statements(sql)
@@ -105,15 +111,38 @@ class Store:
         if kind not in _READ_STATEMENTS:
             raise StoreError(f"only read queries are allowed (SELECT, WITH, DESCRIBE, SHOW, "
                              f"EXPLAIN); this is a {kind} statement")
-        with self._locked():
-            self._ingest_locked()
-            conn = self._open(read_only=True)
+        with self._snapshot() as copy:
+            conn = duckdb.connect(str(copy), read_only=True,
+                                  config={"enable_external_access": False})
+            timer = threading.Timer(timeout_s, conn.interrupt) if timeout_s else None
             try:
+                if timer:
+                    timer.start()
                 return _rows(conn.execute(sql))
+            except duckdb.InterruptException:
+                raise StoreError(f"the query ran longer than {timeout_s:g} s and was stopped "
+                                 "(p2m sql --timeout SECONDS allows more)") from None
             except duckdb.Error as e:
                 raise StoreError(f"query failed: {e}") from None
             finally:
+                if timer:
+                    timer.cancel()
                 conn.close()
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Path]:
+        """A private copy of the store, taken under the lock after ingesting; deleted after use."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=".sql-snapshot-", dir=self.path.parent))
+        try:
+            with self._locked():
+                self._ingest_locked()
+                for src in (self.path, self.path.with_name(self.path.name + ".wal")):
+                    if src.exists():
+                        shutil.copyfile(src, folder / src.name)
+            yield folder / self.path.name
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def ingest(self) -> int:
         """Move spooled rows into DuckDB now; returns the number of records read."""
@@ -180,10 +209,7 @@ class Store:
             migrate(conn)
             return ingest(conn, self.spool_dir)
         except duckdb.Error as e:  # e.g. a file damaged past its header
-            raise StoreError(
-                f"could not update the store file {self.path} ({e}). If this repeats, "
-                f"move it aside (mv {self.path} {self.path}.bad) and retry: the rows "
-                f"are still in {self.spool_dir}.") from None
+            raise damaged_store(self.path, self.spool_dir, str(e)) from None
 
     def _open(self, read_only: bool):
         """Open DuckDB, retrying with backoff while a foreign process holds its lock."""
@@ -195,12 +221,8 @@ class Store:
                 return duckdb.connect(str(self.path), read_only=read_only, config=config)
             except duckdb.Error as e:
                 msg = str(e)
-                if "lock" not in msg.lower():
-                    raise StoreError(
-                        f"the store file {self.path} is not a readable DuckDB database "
-                        f"({msg}). Move it aside (mv {self.path} {self.path}.bad, and its "
-                        f".wal if any) and retry: rows recorded since are kept in "
-                        f"{self.spool_dir} and go into a fresh store.") from None
+                if not _held_by_another_process(msg):
+                    raise damaged_store(self.path, self.spool_dir, msg) from None
                 if time.monotonic() >= deadline:
                     raise StoreError(
                         f"the store file {self.path} is locked by another process "
@@ -211,6 +233,11 @@ class Store:
                 wait = min(wait * 2, 0.5)
 
 
+def _held_by_another_process(msg: str) -> bool:
+    """DuckDB's "Could not set lock on file ...: Conflicting lock is held" (not "... in block at")."""
+    return "Conflicting lock" in msg or "Could not set lock" in msg
+
+
 def _flock_until(fd: int, deadline: float, path: Path) -> None:
     wait = 0.005
     while True:
@@ -219,8 +246,9 @@ def _flock_until(fd: int, deadline: float, path: Path) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise StoreError(f"timed out waiting for the store lock {path} (another "
-                                 f"p2m process is ingesting); retry in a moment") from None
+                raise StoreError(f"timed out waiting for the store lock {path}: another "
+                                 f"p2m process is using the store (storing rows, or copying "
+                                 f"it for `p2m sql`); retry in a moment") from None
             time.sleep(wait)
             wait = min(wait * 2, 0.1)
 

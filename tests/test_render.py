@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ui import web_render as R
-from ui.web import AuthRequired, check_data_files, web_auth
+from ui import render as R
+from ui.web_backend import AuthRequired, check_data_files, web_auth
 
 STATE = {
     "messages": [
@@ -107,3 +107,22 @@ def test_step_events_and_chart_series():
     assert res["content"] == "student 0.900, teacher 0.800, base -"
     assert R.results_series(STATE) == [{"round": 1, "model": "student", "score": 0.8125},
                                        {"round": 1, "model": "teacher", "score": 0.9}]
+
+
+def test_terminal_lines_for_the_cli():
+    assert R.terminal_line("node", {"node": "train"}) == "[dim]step done:[/dim] train"
+    assert R.terminal_line("train", {"event": "eval", "step": 3, "max_steps": 9, "loss": 0.5, "eta_s": 12}) == \
+        "[dim]  training step 3/9, loss 0.500, eta 12s[/dim]"
+    assert R.terminal_line("train", {"event": "start"}) is None
+    # generation progress (the generator's payload has accepted/target/requests, never "done")
+    assert R.terminal_line("generate", {"accepted": 4, "target": 6, "requests": 7, "errors": 1}) == \
+        "[dim]  generated 4/6 accepted (7 requests, 1 failed)[/dim]"
+    assert R.terminal_line("data", {"summary": "x"}) is None
+
+
+def test_slack_rendering_lives_with_the_others():
+    from ui import slack_bot as S
+
+    assert S.reply_payload is R.reply_payload and S.APPROVE == R.APPROVE == "p2m_approve"
+    m = R.event_message("train", {"step": 2, "max_steps": 4})
+    assert R.slack_status(m).startswith("Working... Training: `[")

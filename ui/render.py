@@ -1,7 +1,12 @@
-"""Pure rendering for the front ends: session state -> chat messages, tables, labels.
+"""Rendering for every front end: session state and progress events -> what each one shows.
 
-No gradio or slack import here, so these functions are cheap to unit test and
-shared by the web UI and the Slack bot.
+One module, so a new kind of message or event is rendered in one place:
+- shared: results tables, reply options, progress bars, status lines, errors;
+- the web chat: `chat_messages`, `event_message` (collapsible steps), `results_markdown`;
+- Slack: `reply_payload` (Block Kit), `clean_text`, `results_text` (code blocks);
+- the terminal: `terminal_line` (rich markup for `p2m run` / `p2m chat`).
+
+No gradio, slack or rich import here: these are pure functions, cheap to unit test.
 """
 
 from __future__ import annotations
@@ -71,14 +76,6 @@ def results_text(state: dict) -> str:
     return "\n".join(out)
 
 
-def spec_markdown(spec: dict | None) -> str:
-    if not spec:
-        return ""
-    labels = ", ".join(spec.get("labels") or []) or "-"
-    return (f"**{spec.get('kind', '?')}** v{spec.get('version', 1)}: {spec.get('instruction', '')}\n\n"
-            f"labels: {labels} · metric: {spec.get('metric', '-')}")
-
-
 def progress_bar(done, total, width: int = 20) -> str:
     """A text progress bar, e.g. `[#####...............]  25%` ('' without a total)."""
     if not isinstance(done, (int, float)) or not isinstance(total, (int, float)) or total <= 0:
@@ -88,6 +85,7 @@ def progress_bar(done, total, width: int = 20) -> str:
     return f"`[{'#' * n}{'.' * (width - n)}] {frac:4.0%}`"
 
 
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
 _NUMBERED = re.compile(r"^\s*(?:\|\s*)?(\d+)[.|]\s*(?:\|\s*)?([^\s|(]+)", re.MULTILINE)
 
 
@@ -214,9 +212,82 @@ def session_choices(rows: list[dict]) -> list[tuple[str, str]]:
     return out
 
 
+def failure_text(exc: BaseException, retry: str = "send a message to retry") -> str:
+    """What a front end says when a turn raised: the endpoint's own message, or error + retry hint."""
+    from tools.llm.probe import EndpointUnreachable
+
+    if isinstance(exc, EndpointUnreachable):
+        return f"Stopped before any work: {exc}"
+    return f"Error: {exc}. The session is saved; {retry}."
+
+
 def status_line(turn_state: dict, interrupt: dict | None, done: bool) -> str:
     if interrupt:
         return f"waiting for you ({interrupt.get('kind', 'question')})"
     if done:
         return "done" if not turn_state.get("error") else f"stopped: {turn_state['error']}"
     return "mid-run (running elsewhere, or interrupted: send 'continue' to resume)"
+
+
+# -- Slack ------------------------------------------------------------------------------
+
+APPROVE = "p2m_approve"  # Slack action ids of the buttons below
+PICK = "p2m_pick_"  # + index; value "session|reply"
+SECTION_LIMIT = 2900  # Block Kit section text is capped at 3000 characters
+
+
+def clean_text(text: str) -> tuple[str, bool]:
+    """A Slack message as the user's text: mentions removed, trimmed, cut to 40,000 characters."""
+    return truncate(_MENTION.sub("", text or "").strip())
+
+
+def reply_payload(turn, session_id: str) -> tuple[str, list[dict]]:
+    """(fallback text, Block Kit blocks) for what the graph ended this turn with."""
+    text, _ = truncate(turn.message or ("Done." if turn.done else "Working..."))
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}]
+    table = results_text(turn.state)
+    if table:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{table}```"[:SECTION_LIMIT]}})
+    if turn.state.get("export_path"):
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"Exported to `{turn.state['export_path']}`"}]})
+    if turn.interrupt and turn.interrupt.get("kind") == "confirm_spec":
+        blocks.append({"type": "actions", "elements": [
+            {"type": "button", "action_id": APPROVE, "style": "primary", "value": session_id,
+             "text": {"type": "plain_text", "text": "Approve spec"}}]})
+    elif turn.interrupt:
+        opts = reply_options(turn.interrupt)
+        if opts:
+            blocks.append({"type": "actions", "elements": [
+                {"type": "button", "action_id": f"{PICK}{i}", "value": f"{session_id}|{value}",
+                 "text": {"type": "plain_text", "text": label[:70]}}
+                for i, (label, value) in enumerate(opts)]})
+    blocks.append({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": f"session `{session_id}` · reply in this thread · "
+                                   f"`p2m chat --session {session_id}`"}]})
+    return text, blocks
+
+
+def slack_status(payload_message: dict) -> str:
+    """The one-line status a Slack thread's 'Working...' message is edited to."""
+    return f"Working... {payload_message['metadata']['title']}: {payload_message['content']}"
+
+
+# -- the terminal -------------------------------------------------------------------------
+
+_TRAIN_LINES = ("log", "eval", "progress", None)  # training events worth a line (not every step)
+
+
+def terminal_line(kind: str, p: dict) -> str | None:
+    """A progress event as one line of rich markup for the terminal (None: nothing to print)."""
+    if kind == "node":
+        return f"[dim]step done:[/dim] {p.get('node')}"
+    if kind == "train" and p.get("event") in _TRAIN_LINES and p.get("step"):
+        eta = f", eta {p['eta_s']:.0f}s" if p.get("eta_s") else ""
+        loss = f", loss {p['loss']:.3f}" if isinstance(p.get("loss"), (int, float)) else ""
+        return f"[dim]  training step {p['step']}/{p.get('max_steps', '?')}{loss}{eta}[/dim]"
+    if kind == "generate" and p.get("accepted") is not None:
+        errors = f", {p['errors']} failed" if p.get("errors") else ""
+        return (f"[dim]  generated {p['accepted']}/{p.get('target') or '?'} accepted "
+                f"({p.get('requests', '?')} requests{errors})[/dim]")
+    return None
