@@ -87,3 +87,51 @@ class TimeBudgetCallback(TrainerCallback):
             control.should_evaluate = True
             control.should_save = True
         return control
+
+
+class ReplanCallback(TrainerCallback):
+    """Keeps the learning-rate schedule ending inside the time budget as speed changes.
+
+    The first plan comes from a short calibration (budget.plan_steps); on a shared
+    machine the real speed drifts. Every `every` steps this measures the real time
+    per step (evaluations and saves included) and moves `max_steps`, and the linear
+    schedule's end with it, to what the rest of the budget pays for, never past the
+    steps the epochs asked for. Without this the budget stop cuts training with the
+    learning rate still high.
+    """
+
+    def __init__(self, budget_s: float, want_steps: int, every: int = 10, margin: float = 0.97):
+        self.budget_s, self.want, self.every, self.margin = budget_s, want_steps, max(5, every), margin
+        self.t0 = time.monotonic()
+        self.start_step = 0
+        self.changes: list[dict] = []
+
+    def on_train_begin(self, args, state, control, **kw):
+        self.t0 = time.monotonic()
+        self.start_step = state.global_step
+
+    def on_step_end(self, args, state, control, lr_scheduler=None, **kw):
+        done = state.global_step - self.start_step
+        if done < 10 or state.global_step % self.every:
+            return control
+        elapsed = time.monotonic() - self.t0
+        per_step = elapsed / done
+        new = state.global_step + int((self.budget_s * self.margin - elapsed) / per_step)
+        new = max(state.global_step + 1, min(self.want, new))
+        if abs(new - state.max_steps) <= max(2, 0.02 * state.max_steps):
+            return control
+        state.max_steps = new
+        if lr_scheduler is not None:
+            _move_schedule_end(lr_scheduler, new)
+        self.changes.append({"step": state.global_step, "max_steps": new, "s_per_step": round(per_step, 3)})
+        return control
+
+
+def _move_schedule_end(scheduler, total: int) -> None:
+    """Point a transformers warmup+decay LambdaLR at a new last step."""
+    from functools import partial
+
+    lambdas = getattr(scheduler, "lr_lambdas", None) or []
+    for i, fn in enumerate(lambdas):
+        if isinstance(fn, partial) and "num_training_steps" in fn.keywords:
+            lambdas[i] = partial(fn.func, **{**fn.keywords, "num_training_steps": total})
