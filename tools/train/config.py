@@ -124,13 +124,15 @@ def default_epochs(method: str, n_train: int) -> float:
 
 
 def default_learning_rate(method: str, n_labels: int = 0, n_train: int = 0,
-                          hidden_size: int = 384) -> float:
+                          hidden_size: int = 384, epochs: float | None = None) -> float:
     """Learning rate by method, label count and data size (module docstring: where from).
 
-    Encoders: many labels need about 2e-4 (5e-5 under-trains them); small sets take
-    fewer steps and get 1e-4; base-size encoders (hidden >= 768) half of that."""
+    Encoders: many labels need about 2e-4 (5e-5 under-trains them); small sets, and
+    large ones of which the budget pays for less than one pass (`epochs` < 1), take few
+    steps and get 1e-4; base-size encoders (hidden >= 768) half of that."""
     if method == "encoder_finetune":
-        lr = 2e-4 if n_labels > MANY_LABELS else (1e-4 if 0 < n_train < 1000 else 5e-5)
+        few_steps = 0 < n_train < 1000 or (epochs is not None and epochs < 1)
+        lr = 2e-4 if n_labels > MANY_LABELS else (1e-4 if few_steps else 5e-5)
         return lr / 2 if hidden_size >= 768 else lr
     if method == "causal_lora":
         return 1e-3

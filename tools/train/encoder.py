@@ -24,7 +24,7 @@ from tools.train.callbacks import ReplanCallback
 from tools.train.config import TrainConfig, default_epochs, default_learning_rate
 from tools.train.tokens import TokenCache, model_max_positions, p95_length
 
-FROZEN_SHARE = 0.25  # at most this share of the budget goes to embedding rows for the cheap candidate
+FROZEN_SHARE = 0.08  # at most this share of the budget goes to embedding rows: the cheap candidate takes seconds
 PLAN_FILE = "plan.json"  # the fine-tune's planned schedule, reused on resume
 
 
@@ -34,8 +34,9 @@ class Prepared:
 
     tokenizer: object
     cache: TokenCache
-    max_length: int
+    max_length: int  # training length: the training inputs' p95 (length-grouped batches pad to it at most)
     truncated: int  # training + validation inputs cut at max_length
+    cap: int = 128  # inference length (p2m_model.json): test inputs may be longer than training's p95
 
     @classmethod
     def build(cls, base: Path, cfg: TrainConfig, train, val) -> Prepared:
@@ -46,7 +47,7 @@ class Prepared:
         cache = TokenCache(tok, hard_cap=model_max_positions(AutoConfig.from_pretrained(base)))
         texts = [r["input"] for r in train] + [r["input"] for r in val]
         max_length = p95_length(cache.lengths([r["input"] for r in train]), cap)
-        return cls(tok, cache, max_length, cache.truncated(texts, max_length))
+        return cls(tok, cache, max_length, cache.truncated(texts, max_length), cap)
 
     def rows(self, rows, label2id=None) -> list[dict]:
         enc = self.cache.encode([r["input"] for r in rows], self.max_length)
@@ -56,7 +57,8 @@ class Prepared:
         return enc
 
     def report(self) -> dict:
-        return {"max_length": self.max_length, "inputs_truncated": self.truncated}
+        return {"max_length": self.max_length, "inputs_truncated": self.truncated,
+                "inference_max_length": self.cap}
 
 
 def _metrics(eval_pred):
@@ -77,6 +79,8 @@ def _plan(cfg: TrainConfig, model, collate, rows, batch_size: int, budget_s, epo
     path = cfg.path(PLAN_FILE)
     if hf.last_checkpoint(cfg) and path.exists():
         return json.loads(path.read_text())
+    if budget_s is None:  # nothing to fit the schedule into: the epochs asked for
+        return budgets.plan_steps(None, 0.0, len(rows), batch_size, epochs, hf.world_size())
     spr = budgets.seconds_per_row(model, collate, rows, batch_size, train=True, bf16=bf16)
     plan = budgets.plan_steps(budget_s, spr, len(rows), batch_size, epochs, hf.world_size())
     plan["seconds_per_row"] = round(spr, 5)
@@ -99,12 +103,13 @@ def finetune(cfg: TrainConfig, base: Path, train, val, labels, batch_size: int, 
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id)
     hidden = getattr(model.config, "hidden_size", 384)
-    lr = cfg.learning_rate or default_learning_rate("encoder_finetune", len(labels), len(train), hidden)
     epochs = cfg.epochs if cfg.epochs is not None else default_epochs("encoder_finetune", len(train))
     bf16 = hf.use_bf16(cfg.precision)
     train_ds, val_ds = prep.rows(train, label2id), prep.rows(val, label2id)
     collate = DataCollatorWithPadding(prep.tokenizer, return_tensors="pt")
     plan = _plan(cfg, model, collate, train_ds, batch_size, budget_s, epochs, bf16)
+    lr = cfg.learning_rate or default_learning_rate("encoder_finetune", len(labels), len(train), hidden,
+                                                    plan["epochs"])
     metric = _select_metric(cfg)
     args = hf.training_args(cfg, len(train_ds), lr, batch_size, metric, True, epochs=epochs,
                             total_steps=plan["steps"] if plan["budget_bound"] else None, bf16=bf16,
@@ -127,8 +132,8 @@ def finetune(cfg: TrainConfig, base: Path, train, val, labels, batch_size: int, 
         trainer.save_model(str(out_dir))
         prep.tokenizer.save_pretrained(out_dir)
         hf.write_format(out_dir, {"format": "sequence-classification", "kind": cfg.kind,
-                                  "labels": labels, "max_length": prep.max_length,
-                                  "instruction": cfg.instruction})
+                                  "labels": labels, "max_length": prep.cap,
+                                  "train_max_length": prep.max_length, "instruction": cfg.instruction})
     progress.emit("end", trainer.state, eval_metric=metric, eval_value=final.get(f"eval_{metric}"))
     seen = trainer.state.global_step * batch_size * hf.world_size()
     return {"learning_rate": lr, "epochs": round(seen / max(1, len(train_ds)), 3), "train_seconds": secs,
@@ -232,7 +237,7 @@ def frozen_lr(cfg: TrainConfig, base: Path, train, val, labels, store, *, out_di
     for c in (1.0, 4.0, 16.0):
         # Warm-started from the previous C: a few times faster than fitting each from scratch.
         prev = best[2] if best else None
-        clf = LogisticRegression(C=c, max_iter=500, warm_start=True)
+        clf = LogisticRegression(C=c, max_iter=300, warm_start=True)
         if prev is not None:
             clf.coef_, clf.intercept_, clf.classes_ = prev.coef_.copy(), prev.intercept_.copy(), prev.classes_
         clf.fit(xtr, ytr)
@@ -256,8 +261,8 @@ def frozen_lr(cfg: TrainConfig, base: Path, train, val, labels, store, *, out_di
     save_file({"weight": torch.from_numpy(weight), "bias": torch.from_numpy(bias)},
               str(out / "head.safetensors"))
     hf.write_format(out, {"format": "embedding-linear", "kind": cfg.kind, "labels": labels,
-                          "max_length": prep.max_length, "instruction": cfg.instruction,
-                          "pooling": "mean+l2"})
+                          "max_length": prep.cap, "train_max_length": prep.max_length,
+                          "instruction": cfg.instruction, "pooling": "mean+l2"})
     secs = time.monotonic() - t0
     progress.emit("end", None, eval_metric=metric, eval_value=scores[metric])
     return {"C": c, "train_seconds": secs, "global_step": 0, "stop_reason": "completed",

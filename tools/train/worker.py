@@ -172,8 +172,9 @@ def _note_training(cfg: TrainConfig, result: dict) -> None:
     data = result.get("data") or {}
     notes = list(data.get("notes") or [])
     if result.get("inputs_truncated"):
-        notes.append(f"{result['inputs_truncated']} input(s) longer than {result.get('max_length')} tokens "
-                     "were truncated")
+        notes.append(f"{result['inputs_truncated']} training/validation input(s) longer than "
+                     f"{result.get('max_length')} tokens (the 95th percentile) were truncated for training; "
+                     f"predictions read up to {result.get('inference_max_length')} tokens")
     meta["training"] = {k: v for k, v in {
         "method": result.get("method"), "choice": result.get("choice"), "base_model_id": result.get("base_model_id"),
         "n_train": data.get("n_train"), "n_validation": data.get("n_validation"), "notes": notes,
