@@ -170,8 +170,10 @@ def export_model(model_path: str | Path, spec: TaskSpec, *, name: str, result: R
                 x, b, a = diff[0] if diff else ("?", len(before), len(after))
                 raise ExportError(f"exported model disagrees with the trained one on {len(diff) or 'some'} of "
                                   f"{len(sample)} sample inputs (e.g. {x!r}: {b!r} before, {a!r} after)")
+            copy = (meta.get("runtime") or {}).get("chosen", "pytorch")
+            which = "" if copy == "pytorch" else f" (as its checked {copy} ONNX copy, which predict.py runs)"
             verified = (f"\n_Export check: predict.py reloaded this folder in a fresh process and matched the "
-                        f"trained model on {len(sample)} of {len(sample)} sample inputs._\n")
+                        f"trained model{which} on {len(sample)} of {len(sample)} sample inputs._\n")
         (tmp / "README.md").write_text(model_card(dest.name, spec, meta, result, provenance_counts(rows),
                                                   verified, eval_source=eval_source,
                                                   license=license or LICENSES.get(training.get("base_model_id"))),

@@ -78,8 +78,9 @@ def fit_classifier(cfg: TrainConfig, base: Path, train, val, labels, batch_size:
 def _why(candidates: list[dict], best: dict, metric: str, skipped: str | None) -> str:
     parts = [f"{c['method']} {((c.get('validation') or {}).get(metric) or 0):.4f}" for c in candidates]
     text = f"kept {best['method']}: validation {metric} " + " vs ".join(parts)
-    if len(candidates) > 1 and best["method"] == "frozen_lr":
-        text += " (the cheap candidate wins ties: it is faster to train and as good here)"
+    scores = [(c.get("validation") or {}).get(metric) or 0.0 for c in candidates]
+    if len(candidates) > 1 and best["method"] == "frozen_lr" and scores[0] == max(scores[1:]):
+        text += " (a tie goes to the cheap candidate: faster to train and to serve)"
     if skipped:
         text += f"; {skipped}"
     return text

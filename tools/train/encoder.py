@@ -119,7 +119,7 @@ def finetune(cfg: TrainConfig, base: Path, train, val, labels, batch_size: int, 
     extra = []
     if budget_s is not None and cfg.max_steps <= 0:
         want = math.ceil(math.ceil(len(train_ds) / (batch_size * hf.world_size())) * epochs)
-        extra.append(ReplanCallback(budget_s, want, every=max(10, plan["steps"] // 20)))
+        extra.append(ReplanCallback(budget_s, want, every=max(10, plan["steps"] // 20), stop=budget))
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds,
                       data_collator=collate, compute_metrics=_metrics, processing_class=prep.tokenizer,
                       callbacks=[progress, budget, early, *extra])
