@@ -171,9 +171,10 @@ def export_model(model_path: str | Path, spec: TaskSpec, *, name: str, result: R
                 raise ExportError(f"exported model disagrees with the trained one on {len(diff) or 'some'} of "
                                   f"{len(sample)} sample inputs (e.g. {x!r}: {b!r} before, {a!r} after)")
             copy = (meta.get("runtime") or {}).get("chosen", "pytorch")
-            which = "" if copy == "pytorch" else f" (as its checked {copy} ONNX copy, which predict.py runs)"
+            which = "" if copy == "pytorch" else \
+                f", run as its checked {'int8' if copy == 'int8' else 'fp32'} ONNX copy (what predict.py runs)"
             verified = (f"\n_Export check: predict.py reloaded this folder in a fresh process and matched the "
-                        f"trained model{which} on {len(sample)} of {len(sample)} sample inputs._\n")
+                        f"trained model on {len(sample)} of {len(sample)} sample inputs{which}._\n")
         (tmp / "README.md").write_text(model_card(dest.name, spec, meta, result, provenance_counts(rows),
                                                   verified, eval_source=eval_source,
                                                   license=license or LICENSES.get(training.get("base_model_id"))),
