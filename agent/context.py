@@ -19,8 +19,9 @@ class Sizes:
     synth_per_round: int | None = None
     """Cap on synthetic examples per round; None: as many as the time and call budget
     buy (agent.budget.plan_round: hundreds per round from the embedded teacher)."""
-    max_retrieved_rows: int = 6000
-    """Cap on rows taken from one retrieved dataset."""
+    max_retrieved_rows: int | None = None
+    """Cap on rows taken from one retrieved dataset; None: as many as `train_minutes` can pay
+    for (tools.train.budget.affordable_rows), instead of a fixed 6,000."""
     eval_rows: int = 300
     """Held-out rows the student and base model are scored on."""
     teacher_eval_rows: int = 100
@@ -29,6 +30,12 @@ class Sizes:
     """Time budget of one training run."""
     self_consistency_k: int = 0
     """Teacher re-answers per synthetic example (0: off; costs k calls each)."""
+
+    def __post_init__(self) -> None:
+        if self.max_retrieved_rows is None:
+            from tools.train.budget import affordable_rows
+
+            self.max_retrieved_rows = affordable_rows(self.train_minutes)
 
     @classmethod
     def tiny(cls) -> "Sizes":

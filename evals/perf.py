@@ -5,8 +5,10 @@
 
 - training throughput of our trainer (tools.train.worker.run: the product's path, with its
   evaluations, checkpoints and progress file) vs a plain transformers Trainer on the same
-  model, data, batch and sequence length (ratio);
-- training FLOP/s (6 x params x tokens) as a fraction of a large fp32 matmul's FLOP/s;
+  model, data, batch and sequence length (ratio): the packaged MiniLM encoder on TREC
+  questions (examples/s), and a tiny Llama;
+- training FLOP/s (6 x params x tokens) as a fraction of a large matmul's measured FLOP/s
+  (fp32, and bf16 where our trainer runs in bf16);
 - synthetic-data generation efficiency against a fixed-latency fake server
   (ideal time = requests x latency / concurrency, divided by the measured time);
 - retrieval latency of the product's dataset search (warm);
@@ -30,10 +32,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def matmul_flops(n: int = 2048, reps: int = 5) -> float:
+def matmul_flops(n: int = 2048, reps: int = 5, dtype=None) -> float:
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     torch.mm(a, b)
     t = time.perf_counter()
     for _ in range(reps):
@@ -105,6 +107,74 @@ def training(tmp: Path, steps: int, hidden: int, batch: int, max_len: int) -> di
             "torch_threads": torch.get_num_threads()}
 
 
+def _encoder_rows(n: int) -> list[dict]:
+    """TREC questions (the real train split) when ../shared is there, else generated sentences."""
+    from evals.tasks import DATA, read_jsonl
+
+    path = DATA / "trec" / "train.jsonl"
+    if path.exists():
+        return [{"input": r["input"], "output": r["output"]} for r in read_jsonl(path)[:n]]
+    return [{**r, "output": "LOC" if i % 2 else "HUM"} for i, r in enumerate(_rows(n))]
+
+
+def encoder_training(tmp: Path, steps: int, batch: int, repeats: int = 2) -> dict:
+    """Our encoder fine-tune (worker `run`: evaluations, checkpoints, progress, bf16 where the CPU has
+    it, length-grouped batches) vs a bare Trainer (fp32, random batches, dynamic padding) on the
+    packaged MiniLM, the same rows, batch and steps; alternated `repeats` times (medians)."""
+    import torch
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
+                              Trainer, TrainingArguments)
+
+    from tools.train import TrainConfig, write_rows
+    from tools.train.base_models import minilm_path
+    from tools.train.hf import use_bf16
+    from tools.train.worker import run
+
+    base = minilm_path()
+    rows = _encoder_rows(int(steps * batch / 0.9) + 40)  # 10% goes to validation in our run
+    labels = sorted({r["output"] for r in rows})
+    write_rows(tmp / "enc.jsonl", rows)
+    tok = AutoTokenizer.from_pretrained(base)
+    enc = tok([r["input"] for r in rows], truncation=True, max_length=128)
+    ntok = statistics.mean(len(x) for x in enc["input_ids"])
+    params = sum(p.numel() for p in AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(labels)).parameters())
+    ours, plain, ours_acc = [], [], []
+    for i in range(repeats):
+        cfg = TrainConfig(run_id=f"enc{i}", run_dir=str(tmp / f"enc-ours{i}"), kind="classification",
+                          method="encoder_finetune", base_model=str(base), train_path=str(tmp / "enc.jsonl"),
+                          labels=labels, max_steps=steps, batch_size=batch, learning_rate=5e-5,
+                          record_to_store=False, early_stopping_patience=1000)
+        res = run(cfg)
+        ours.append(res["train_seconds"])
+        ours_acc.append((res.get("validation") or {}).get("accuracy"))
+        model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=len(labels))
+        ds = [{"input_ids": e, "attention_mask": [1] * len(e), "labels": labels.index(r["output"])}
+              for e, r in zip(enc["input_ids"], rows)]
+        args = TrainingArguments(output_dir=str(tmp / f"enc-plain{i}"), per_device_train_batch_size=batch,
+                                 max_steps=steps, learning_rate=5e-5, save_strategy="no", eval_strategy="no",
+                                 logging_steps=10 ** 6, report_to=[], use_cpu=True, disable_tqdm=True,
+                                 dataloader_num_workers=0)
+        trainer = Trainer(model=model, args=args, train_dataset=ds, data_collator=DataCollatorWithPadding(tok))
+        t = time.perf_counter()
+        trainer.train()
+        plain.append(time.perf_counter() - t)
+    ours_s, plain_s = statistics.median(ours), statistics.median(plain)
+    rows_done = steps * batch
+    flops = 6 * params * ntok * rows_done
+    mm32, mm16 = matmul_flops(), matmul_flops(dtype=torch.bfloat16)
+    bf16 = use_bf16("auto")
+    peak = mm16 if bf16 else mm32
+    return {"params": params, "steps": steps, "batch": batch, "tokens_per_row": round(ntok, 1),
+            "precision": "bf16" if bf16 else "fp32", "ours_s": [round(x, 1) for x in ours],
+            "plain_s": [round(x, 1) for x in plain], "ours_rows_s": rows_done / ours_s,
+            "plain_rows_s": rows_done / plain_s, "throughput_ratio": round(plain_s / ours_s, 3),
+            "matmul_fp32": mm32, "matmul_bf16": mm16, "ours_flops": flops / ours_s, "plain_flops": flops / plain_s,
+            "ours_mfu": flops / ours_s / peak, "plain_mfu": flops / plain_s / mm32,
+            "ours_mfu_vs_fp32": flops / ours_s / mm32, "ours_val_accuracy": ours_acc,
+            "torch_threads": torch.get_num_threads()}
+
+
 def generation(tmp: Path, n: int, latency: float, concurrency: int) -> dict:
     from evals.faults import teacher_responder
     from tests.fakes.openai_server import FakeOpenAIServer
@@ -156,21 +226,47 @@ def main(argv=None) -> int:
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--max-len", type=int, default=64)
+    ap.add_argument("--enc-steps", type=int, default=40, help="encoder comparison: steps per run")
+    ap.add_argument("--enc-batch", type=int, default=32)
+    ap.add_argument("--only-encoder", action="store_true", help="skip the other measures")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="p2m-perf-") as d:
         tmp = Path(d)
-        tr = training(tmp, args.steps, args.hidden, args.batch, args.max_len)
-        gens = [generation(tmp, 24, lat, 4) for lat in (0.1, 0.5)]
-        ret = retrieval(tmp)
+        enc = encoder_training(tmp, args.enc_steps, args.enc_batch)
+        if args.only_encoder:
+            tr, gens, ret = None, [], None
+        else:
+            tr = training(tmp, args.steps, args.hidden, args.batch, args.max_len)
+            gens = [generation(tmp, 24, lat, 4) for lat in (0.1, 0.5)]
+            ret = retrieval(tmp)
     if args.json:
-        print(json.dumps({"training": tr, "generation": gens, "retrieval": ret}, indent=1))
+        print(json.dumps({"encoder": enc, "training": tr, "generation": gens, "retrieval": ret}, indent=1))
     load = os.getloadavg()[0]
+    enc_lines = [
+        f"| encoder fine-tune, packaged MiniLM ({enc['params'] / 1e6:.1f}M), {enc['steps']} steps x batch "
+        f"{enc['batch']} TREC questions (~{enc['tokens_per_row']} tokens), median of {len(enc['ours_s'])} "
+        f"alternated runs | {enc['ours_rows_s']:.1f} examples/s ({enc['precision']}, length-grouped; worker "
+        f"`run` incl. evals/checkpoints; {enc['ours_s']} s) | {enc['plain_rows_s']:.1f} examples/s (bare "
+        f"`Trainer`, fp32; {enc['plain_s']} s) | ours/bare throughput {enc['throughput_ratio']} |",
+        f"| encoder training FLOP/s (6 x params x tokens) | {enc['ours_flops'] / 1e9:.2f} GFLOP/s = "
+        f"{enc['ours_mfu']:.1%} of the {enc['precision']} matmul ({enc['ours_mfu_vs_fp32']:.1%} of fp32's) | "
+        f"{enc['plain_flops'] / 1e9:.2f} GFLOP/s = {enc['plain_mfu']:.1%} of the fp32 matmul | matmul 2048^3: "
+        f"fp32 {enc['matmul_fp32'] / 1e9:.1f}, bf16 {enc['matmul_bf16'] / 1e9:.1f} GFLOP/s |"]
+    if args.only_encoder:
+        from evals.results import publish
+
+        publish("Performance: encoder trainer (issue 15)",
+                [f"Command: `python -m evals.perf {' '.join(argv if argv is not None else sys.argv[1:])}`; "
+                 f"load average at the end {load:.1f} on {os.cpu_count()} cores.", "",
+                 "| measure | ours | reference (same run) | ratio |", "|---|---|---|---|", *enc_lines],
+                write=not args.no_write)
+        return 0
     lines = [f"Command: `python -m evals.perf {' '.join(argv if argv is not None else sys.argv[1:])}`; "
              f"load average at the end {load:.1f} on {os.cpu_count()} cores (other work ran at the same time: "
              "read the ratios, not the absolute times).", "",
-             "| measure | ours | reference (same run) | ratio |", "|---|---|---|---|",
+             "| measure | ours | reference (same run) | ratio |", "|---|---|---|---|", *enc_lines,
              f"| training, {tr['params'] / 1e6:.1f}M-param Llama, {tr['steps']} steps x batch {tr['batch']} x "
              f"~{tr['tokens_per_row']} tokens | {tr['ours_s']} s (worker `run`, incl. evals/checkpoints) | "
              f"{tr['plain_s']} s (bare `Trainer`) | ours/bare throughput {tr['throughput_ratio']} |",

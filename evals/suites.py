@@ -146,20 +146,21 @@ def retrieved_rows(t: SuiteTask, train: list[dict], data: Path = DATA) -> list[d
     return train
 
 
-def sizes_for(mode: str, tiny: bool, kind: str = "classification"):
+def sizes_for(mode: str, tiny: bool, kind: str = "classification", default: bool = False):
+    """The run's Sizes: tiny, reduced (2,000 rows, 4 minutes), or the product's own defaults."""
     from agent.context import Sizes
 
     gen = kind != "classification"  # the in-loop check of a causal student generates row by row
-    s = Sizes.tiny() if tiny else Sizes(synth_per_round=24, max_retrieved_rows=2000,
-                                        eval_rows=40 if gen else 200, teacher_eval_rows=10,
-                                        train_minutes=4.0)
+    s = Sizes.tiny() if tiny else Sizes() if default else Sizes(
+        synth_per_round=24, max_retrieved_rows=2000, eval_rows=40 if gen else 200, teacher_eval_rows=10,
+        train_minutes=4.0)
     if mode == "retrieved":
         s.synth_per_round = 0
     return s
 
 
 def run_one(task: str, mode: str, home: Path, work: Path, *, tiny: bool = False, data: Path = DATA,
-            teacher_limit: int | None = None, test_limit: int | None = None) -> dict:
+            teacher_limit: int | None = None, test_limit: int | None = None, default_sizes: bool = False) -> dict:
     """One autopilot session for (task, mode), then the exported student on the real test split."""
     from agent.context import AgentContext
     from agent.sessions import Sessions
@@ -187,7 +188,8 @@ def run_one(task: str, mode: str, home: Path, work: Path, *, tiny: bool = False,
 
     t0 = time.monotonic()
     sessions = Sessions(settings)
-    ctx = AgentContext.create(settings, autopilot=True, sizes=sizes_for(mode, tiny, t.kind), on_event=on_event)
+    ctx = AgentContext.create(settings, autopilot=True, sizes=sizes_for(mode, tiny, t.kind, default_sizes),
+                              on_event=on_event)
     turn = sessions.start(desc, ctx, catalogs=catalogs, budget={"max_rounds": 1})
     st = turn.state
     row: dict = {"task": task, "mode": mode, "session_id": turn.session_id, "done": turn.done,
@@ -305,6 +307,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tasks", default="", help="comma-separated subset of the suite's tasks")
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--tiny", action="store_true", help="tiny sizes (a check of the harness)")
+    ap.add_argument("--sizes", choices=("reduced", "default"), default="reduced",
+                    help="reduced: 2,000 retrieved rows, 4 training minutes; default: the product's own Sizes()")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-write", action="store_true", help="don't append to evals/RESULTS.md")
     ap.add_argument("--data", type=Path, default=DATA)
@@ -319,7 +323,8 @@ def main(argv=None) -> int:
         home = root / task / "home"  # one home per task: the teacher's answers are cached across modes
         for mode in modes:
             try:
-                r = run_one(task, mode, home, root / task, tiny=args.tiny, data=args.data)
+                r = run_one(task, mode, home, root / task, tiny=args.tiny, data=args.data,
+                            default_sizes=args.sizes == "default")
             except Exception as e:  # noqa: BLE001 - one failed task must not lose the others' numbers
                 r = {"task": task, "mode": mode, "error": f"{type(e).__name__}: {e}"[:300]}
             rows.append(r)
@@ -348,7 +353,10 @@ def main(argv=None) -> int:
 
         teacher = next((r.get("teacher_model") for r in rows if r.get("teacher_model")), "?")
         cmd = "python -m evals.suites " + " ".join(argv if argv is not None else sys.argv[1:])
-        append_results(section_title(args.suite, tasks, modes, args.tiny),
+        title = section_title(args.suite, tasks, modes, args.tiny)
+        if args.sizes == "default":  # its own section: never replaces the reduced-size run's
+            title = title.replace(" (issue 8)", " at default sizes (issue 15)")
+        append_results(title,
                        f"Command: `{cmd}`; teacher: {teacher}; total wall time {total} s. Demonstrations "
                        "from each train split; catalog = the train split only; scored on the real test "
                        "split (teacher and base on its first rows). One P2M_HOME per task: the LLM cache "

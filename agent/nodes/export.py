@@ -28,7 +28,8 @@ def export(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         folder = export_model(result.model_path, spec, name=f"p2m-{sid}", result=result,
                               examples=data.training_rows(spec, state.get("round", 1)),
                               sample_inputs=[e.input for e in test[:20]] or None,
-                              exports_dir=ctx.out_dir or ctx.settings.exports_dir, overwrite=True)
+                              exports_dir=ctx.out_dir or ctx.settings.exports_dir, overwrite=True,
+                              eval_examples=test, eval_source=best["summary"].get("eval_source", ""))
     except ExportError as e:
         return {**say(f"Export failed: {e}", "error"), "error": "export_failed"}
     s = best["summary"]

@@ -32,7 +32,8 @@ def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                       base_model=model.get("location") or "",
                       train_path=str(data.write_training(round_, rows)),
                       labels=spec.labels, instruction=spec.instruction,
-                      epochs=3.0 * over.get("epochs_factor", 1),
+                      epochs=3.0 * over["epochs_factor"] if "epochs_factor" in over else None,
+                      metric=spec.metric,  # None epochs: set by data size; metric picks the classifier
                       time_budget_minutes=ctx.sizes.train_minutes, session_id=sid)
     if cfg.result_path.exists():  # finished before a crash: don't train twice
         result = json.loads(cfg.result_path.read_text())

@@ -10,11 +10,19 @@ canned records in pages of `page_size` and can misbehave on demand:
 
 "hang" holds the response until the test ends (the client's timeout fires);
 "fail_page2" serves page 1, then 500 (a Hub failure mid-listing).
+
+Uploads (`HfApi.create_repo` + `upload_folder`, as `push_to_hub` does) go through
+the same server: repo creation, README metadata validation, preupload (every
+file answered as a regular, non-LFS upload) and the ndjson commit. The files a
+commit carried land in `hub.uploads[repo_id]` (path -> bytes); the create
+payloads in `hub.created`.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -29,6 +37,8 @@ class FakeHub:
         self.page_size, self.mode = page_size, "ok"
         self.requests: list[str] = []
         self.auth_headers: list[str | None] = []
+        self.uploads: dict[str, dict[str, bytes]] = {}
+        self.created: list[dict] = []
         self._release = threading.Event()
         hub = self
 
@@ -63,6 +73,40 @@ class FakeHub:
                     nxt = f"{hub.url}{url.path}?{qs}&cursor={cursor + hub.page_size}"
                     headers["Link"] = f'<{nxt}>; rel="next"'
                 self._send(200, page, headers)
+
+            def do_POST(self):  # noqa: N802 (http.server API)
+                hub.requests.append(f"POST {self.path}")
+                hub.auth_headers.append(self.headers.get("authorization"))
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                path = urlparse(self.path).path
+                err = {"401": 401, "429": 429, "500": 500}.get(hub.mode)
+                if err:
+                    return self._send(err, {"error": f"fake hub error {err}"})
+                if path == "/api/repos/create":
+                    req = json.loads(body)
+                    hub.created.append(req)
+                    repo = f"{req.get('organization')}/{req['name']}"
+                    hub.uploads.setdefault(repo, {})
+                    return self._send(200, {"url": f"{hub.url}/{repo}", "name": repo})
+                if path == "/api/validate-yaml":
+                    return self._send(200, {"errors": [], "warnings": []})
+                m = re.fullmatch(r"/api/models/([^/]+/[^/]+)/(preupload|commit)/([^/]+)", path)
+                if not m:
+                    return self._send(404, {"error": f"no route {path}"})
+                repo, action = m.group(1), m.group(2)
+                if repo not in hub.uploads:
+                    return self._send(404, {"error": f"repository {repo} not found"})
+                if action == "preupload":
+                    files = json.loads(body).get("files", [])
+                    return self._send(200, {"files": [{"path": f["path"], "uploadMode": "regular",
+                                                       "shouldIgnore": False} for f in files]})
+                for line in body.splitlines():
+                    item = json.loads(line)
+                    if item.get("key") == "file":
+                        v = item["value"]
+                        hub.uploads[repo][v["path"]] = base64.b64decode(v["content"])
+                return self._send(200, {"commitUrl": f"{hub.url}/{repo}/commit/{'0' * 40}",
+                                        "commitOid": "0" * 40, "pullRequestUrl": None})
 
             def _send(self, status: int, body, headers: dict | None = None):
                 data = json.dumps(body).encode()

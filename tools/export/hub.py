@@ -32,7 +32,8 @@ def push_to_hub(folder: str | Path, repo_id: str, settings=None, private: bool =
     try:
         url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
-                          commit_message="Upload model exported by p2m")
+                          commit_message="Upload model exported by p2m",
+                          ignore_patterns=["__pycache__/*", "*.pyc", ".*"])  # left by running predict.py
     except Exception as e:  # noqa: BLE001 - network, auth, quota: one clear line, no token in it
         from tools.redact import redact
 

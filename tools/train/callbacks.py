@@ -69,21 +69,87 @@ class TimeBudgetCallback(TrainerCallback):
     """Stops training cleanly once the wall-time budget is spent.
 
     On the step that crosses the budget it asks for an evaluation and a save,
-    so `load_best_model_at_end` still has the best checkpoint to restore.
+    so `load_best_model_at_end` still has the best checkpoint to restore. That
+    last evaluation and save are paid from the budget too: the stop comes when
+    what is left would only cover them (`reserve_s`, as long as the last ones took).
     """
 
     def __init__(self, minutes: float | None):
         self.budget_s = None if minutes is None else minutes * 60.0
         self.t0 = time.monotonic()
         self.stopped = False
+        self.reserve_s = 0.0
+        self._step_end = self._eval_end = time.monotonic()
+        self._eval_s = self._save_s = 0.0
 
     def on_train_begin(self, args, state, control, **kw):
         self.t0 = time.monotonic()
 
+    def on_evaluate(self, args, state, control, **kw):
+        self._eval_end = time.monotonic()
+        self._eval_s = self._eval_end - self._step_end
+        self.reserve_s = self._eval_s + self._save_s
+
+    def on_save(self, args, state, control, **kw):
+        self._save_s = time.monotonic() - max(self._step_end, self._eval_end)
+        self.reserve_s = self._eval_s + self._save_s
+
     def on_step_end(self, args, state, control, **kw):
-        if self.budget_s is not None and time.monotonic() - self.t0 >= self.budget_s:
+        self._step_end = time.monotonic()
+        if self.budget_s is not None and self._step_end - self.t0 + self.reserve_s >= self.budget_s:
             self.stopped = True
             control.should_training_stop = True
             control.should_evaluate = True
             control.should_save = True
         return control
+
+
+class ReplanCallback(TrainerCallback):
+    """Keeps the learning-rate schedule ending inside the time budget as speed changes.
+
+    The first plan comes from a short calibration (budget.plan_steps); on a shared
+    machine the real speed drifts. Every `every` steps this measures the real time
+    per step (evaluations and saves included) and moves `max_steps`, and the linear
+    schedule's end with it, to what the rest of the budget pays for, never past the
+    steps the epochs asked for. Without this the budget stop cuts training with the
+    learning rate still high.
+    """
+
+    def __init__(self, budget_s: float, want_steps: int, every: int = 10, margin: float = 0.97,
+                 stop: TimeBudgetCallback | None = None):
+        self.budget_s, self.want, self.every, self.margin = budget_s, want_steps, max(5, every), margin
+        self.stop = stop  # its reserve (the final evaluation + save) comes off the budget too
+        self.t0 = time.monotonic()
+        self.start_step = 0
+        self.changes: list[dict] = []
+
+    def on_train_begin(self, args, state, control, **kw):
+        self.t0 = time.monotonic()
+        self.start_step = state.global_step
+
+    def on_step_end(self, args, state, control, lr_scheduler=None, **kw):
+        done = state.global_step - self.start_step
+        if done < 10 or state.global_step % self.every:
+            return control
+        elapsed = time.monotonic() - self.t0
+        per_step = elapsed / done
+        reserve = self.stop.reserve_s if self.stop is not None else 0.0
+        new = state.global_step + int((self.budget_s * self.margin - reserve - elapsed) / per_step)
+        new = max(state.global_step + 1, min(self.want, new))
+        if abs(new - state.max_steps) <= max(2, 0.02 * state.max_steps):
+            return control
+        state.max_steps = new
+        if lr_scheduler is not None:
+            _move_schedule_end(lr_scheduler, new)
+        self.changes.append({"step": state.global_step, "max_steps": new, "s_per_step": round(per_step, 3)})
+        return control
+
+
+def _move_schedule_end(scheduler, total: int) -> None:
+    """Point a transformers warmup+decay LambdaLR at a new last step."""
+    from functools import partial
+
+    lambdas = getattr(scheduler, "lr_lambdas", None) or []
+    for i, fn in enumerate(lambdas):
+        if isinstance(fn, partial) and "num_training_steps" in fn.keywords:
+            lambdas[i] = partial(fn.func, **{**fn.keywords, "num_training_steps": total})

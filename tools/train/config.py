@@ -4,6 +4,10 @@ Defaults are measured on a 2-core CPU (see FACTS.md): a full MiniLM fine-tune at
 lr 5e-5 for 3 epochs reached TREC 0.962; with many labels 5e-5 under-trains and
 about 2e-4 works; frozen embeddings + logistic regression is the cheap option
 that is hard to beat on tiny data. SmolLM2 LoRA needs a learning rate near 1e-3.
+
+Classification with method "auto" fits both encoder candidates in one budget
+(frozen embeddings + logistic regression first, then the fine-tune with what is
+left) and keeps the one that wins on validation (tools/train/choose.py).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Method = Literal["auto", "encoder_finetune", "frozen_lr", "causal_full", "causal_lora"]
+Precision = Literal["auto", "fp32", "bf16"]
 
 # Below this many training rows a full fine-tune of the encoder is noisy and no
 # better than a linear probe on frozen embeddings.
@@ -35,10 +40,15 @@ class TrainConfig(BaseModel):
     validation_path: str | None = Field(default=None, description="JSONL; None: carve from train")
     labels: list[str] = Field(default_factory=list, description="classification label set")
     instruction: str = Field(default="", description="the task, used in the causal prompt")
-    epochs: float = 3.0
-    learning_rate: float | None = Field(default=None, description="None: chosen by method")
+    epochs: float | None = Field(default=None, description="None: by data size (default_epochs)")
+    learning_rate: float | None = Field(default=None, description="None: by method, labels, data size")
     batch_size: int = 32
-    max_length: int = 128
+    max_length: int = Field(default=128, description="encoders: token cap (the data's p95 below it is "
+                            "used); causal LMs: the floor of the fitted length")
+    precision: Precision = Field(default="auto", description="auto: bf16 autocast where the CPU has "
+                                 "bf16 instructions (or a bf16 GPU), else fp32")
+    group_by_length: bool = Field(default=True, description="batches of similar length (less padding)")
+    metric: str = Field(default="accuracy", description="validation metric that picks the classifier")
     max_steps: int = -1
     eval_steps: int | None = Field(default=None, description="None: two evaluations per epoch")
     save_total_limit: int = 2
@@ -102,10 +112,29 @@ def choose_method(kind: str, n_train: int, n_labels: int = 0) -> str:
     return "causal_full"
 
 
-def default_learning_rate(method: str, n_labels: int = 0) -> float:
-    """Learning rate by method (see module docstring for where each comes from)."""
+def default_epochs(method: str, n_train: int) -> float:
+    """Epochs by data size: small sets need many passes (early stopping ends them), large
+    ones get what the time budget pays for (the schedule is planned to end inside it)."""
     if method == "encoder_finetune":
-        return 2e-4 if n_labels > MANY_LABELS else 5e-5
+        if n_train < 1000:
+            return 10.0
+        if n_train < 5000:
+            return 4.0
+        return 3.0
+    return 3.0
+
+
+def default_learning_rate(method: str, n_labels: int = 0, n_train: int = 0,
+                          hidden_size: int = 384, epochs: float | None = None) -> float:
+    """Learning rate by method, label count and data size (module docstring: where from).
+
+    Encoders: many labels need about 2e-4 (5e-5 under-trains them); small sets, and
+    large ones of which the budget pays for less than one pass (`epochs` < 1), take few
+    steps and get 1e-4; base-size encoders (hidden >= 768) half of that."""
+    if method == "encoder_finetune":
+        few_steps = 0 < n_train < 1000 or (epochs is not None and epochs < 1)
+        lr = 2e-4 if n_labels > MANY_LABELS else (1e-4 if few_steps else 5e-5)
+        return lr / 2 if hidden_size >= 768 else lr
     if method == "causal_lora":
         return 1e-3
     if method == "causal_full":

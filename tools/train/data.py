@@ -46,12 +46,17 @@ def write_rows(path: str | Path, rows) -> Path:
     return p
 
 
-def check_classification(train: list[dict], labels: list[str]) -> tuple[list[str], dict]:
-    """Validate classification rows; returns (label list, report).
+MIN_ROWS_PER_LABEL = 2  # one row cannot be both learned from and checked; it is dropped
+
+
+def check_classification(train: list[dict], labels: list[str]) -> tuple[list[str], dict, list[dict]]:
+    """Validate classification rows; returns (label list, report, rows kept).
 
     The label list is the spec's when given, else the sorted labels seen. Rows
     whose label is outside a given label set are a hard error: a typo there
-    would otherwise train a model that can never predict the right class.
+    would otherwise train a model that can never predict the right class. A
+    label with fewer than MIN_ROWS_PER_LABEL rows has its rows dropped, and the
+    report names it (`labels_dropped_too_few_rows`).
     """
     if not train:
         raise DataError("the training set is empty: add examples or generate synthetic data first")
@@ -60,12 +65,24 @@ def check_classification(train: list[dict], labels: list[str]) -> tuple[list[str
     unknown = sorted(set(seen) - set(labels))
     if unknown:
         raise DataError(f"training labels not in the label set {labels}: {unknown[:10]}")
-    if len(seen) < 2:
-        only = next(iter(seen))
-        raise DataError(f"only one label in the training data ('{only}'): a classifier needs "
-                        "examples of at least two labels")
-    missing = [l for l in labels if l not in seen]
-    return labels, {"label_counts": dict(seen), "labels_without_examples": missing}
+    rare = {l: n for l, n in seen.items() if n < MIN_ROWS_PER_LABEL}
+    kept = [r for r in train if r["output"].strip() not in rare]
+    dropped = rare
+    left = Counter(r["output"].strip() for r in kept)
+    if len(left) < 2:
+        few = f"; labels with under {MIN_ROWS_PER_LABEL} rows: {sorted(rare)[:10]}" if rare else ""
+        what = (f"only one label in the training data ('{next(iter(left))}')" if left else
+                f"no label has {MIN_ROWS_PER_LABEL} or more training rows")
+        raise DataError(f"{what}{few}: a classifier needs at least {MIN_ROWS_PER_LABEL} examples "
+                        "of each of at least two labels")
+    missing = [l for l in labels if l not in left]
+    report = {"label_counts": dict(left), "labels_without_examples": missing}
+    if dropped:
+        report["labels_dropped_too_few_rows"] = dropped
+        report["notes"] = [f"dropped {sum(dropped.values())} row(s) of label(s) with under "
+                           f"{MIN_ROWS_PER_LABEL} examples: {', '.join(sorted(dropped))} (the model will "
+                           "not predict them; add examples to keep them)"]
+    return labels, report, kept
 
 
 def check_text(train: list[dict]) -> dict:

@@ -15,6 +15,12 @@ The folder's `p2m_model.json` says which of three formats it holds:
 sequence-classification (encoder + classification head), embedding-linear
 (encoder, mean pooling, L2 norm, then a linear head in head.safetensors),
 causal-lm (a small chat LM prompted with the task instruction).
+
+An encoder export may also carry an ONNX copy (`runtime.onnx` in p2m_model.json:
+model.onnx or the int8 model.int8.onnx) that passed the export's accuracy check
+and was the fastest; it runs when onnxruntime is installed (pip install
+onnxruntime), else the safetensors weights run through torch as before.
+P2M_RUNTIME=torch forces the torch path.
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ def mean_pool(hidden, mask):
 class Predictor:
     """A loaded model folder; `predict(texts)` returns one string per input."""
 
-    def __init__(self, folder: str | Path, device: str | None = None, meta: dict | None = None):
+    def __init__(self, folder: str | Path, device: str | None = None, meta: dict | None = None,
+                 runtime: str | None = None):
         import torch
         from transformers import AutoTokenizer
 
@@ -63,6 +70,11 @@ class Predictor:
         self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
         self.max_length = int(self.meta.get("max_length", 128))
         self.head = None
+        self.labels = self.meta.get("labels") or []
+        self.session = self._onnx_session(runtime)
+        if self.session is not None:
+            self.model = None  # the ONNX graph holds encoder and head
+            return
         if self.format == "sequence-classification":
             from transformers import AutoModelForSequenceClassification as Auto
         elif self.format == "embedding-linear":
@@ -79,10 +91,16 @@ class Predictor:
         else:
             raise ValueError(f"unknown model format {self.format!r}")
         self.model = Auto.from_pretrained(self.folder).to(self.device).eval()
-        self.labels = self.meta.get("labels") or []
+
+    @property
+    def runtime(self) -> str:
+        """'torch' or 'onnx:<file>': what predict() runs."""
+        return f"onnx:{self.onnx_file}" if self.session is not None else "torch"
 
     @property
     def num_parameters(self) -> int:
+        if self.model is None:
+            return int((self.meta.get("runtime") or {}).get("num_parameters") or 0)
         n = sum(p.numel() for p in self.model.parameters())
         return n + (sum(t.numel() for t in self.head.values()) if self.head else 0)
 
@@ -98,6 +116,8 @@ class Predictor:
 
         if self.format == "causal-lm":
             return self._generate(texts)
+        if self.session is not None:
+            return self._onnx_batch(texts)
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
                              return_tensors="pt").to(self.device)
         with torch.inference_mode():
@@ -134,6 +154,39 @@ class Predictor:
             prompt = render_prompt(self.tokenizer, instruction,
                                    self.tokenizer.decode(ids[:max(1, len(ids) - over - 8)]))
         return prompt
+
+
+    # --- ONNX runtime (encoder formats only; the export checked the copy) -------------------
+
+    def _onnx_session(self, runtime: str | None):
+        """An onnxruntime session when the folder's checked ONNX copy should run, else None."""
+        runtime = runtime or os.environ.get("P2M_RUNTIME") or ""
+        file = runtime[5:] if runtime.startswith("onnx:") else (self.meta.get("runtime") or {}).get("onnx")
+        self.onnx_file = file
+        if runtime == "torch" or not file or self.format not in ("sequence-classification",
+                                                                  "embedding-linear"):
+            return None
+        if not (self.folder / file).exists() or (self.device != "cpu" and not runtime):
+            return None
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            return None  # the safetensors weights serve through torch
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                        else (os.cpu_count() or 1))
+        return ort.InferenceSession(str(self.folder / file), opts, providers=["CPUExecutionProvider"])
+
+    def _onnx_batch(self, texts: list[str]) -> list[str]:
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                             return_tensors="np")
+        feed = {"input_ids": enc["input_ids"].astype("int64"),
+                "attention_mask": enc["attention_mask"].astype("int64")}
+        logits = self.session.run(["logits"], feed)[0]
+        return [self._label(int(i)) for i in logits.argmax(-1)]
+
+    def _label(self, i: int) -> str:
+        return self.labels[i]
 
 
 def load(folder: str | Path | None = None, device: str | None = None) -> Predictor:

@@ -6,7 +6,8 @@
 The same file runs unchanged under `accelerate launch` (several GPUs, or several
 CPU processes over gloo when there is no GPU): HF Trainer handles the distribution, and only the main process
 writes progress, the model folder and result.json. Exit codes: 0 done, 2 bad
-data or config, 3 disk full, 1 anything else (message in result.json).
+data, config or a budget too short to train anything, 3 disk full, 1 anything
+else (message in result.json).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # critical on shared 2-core boxes
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from tools.train.budget import BudgetError
 from tools.train.config import TrainConfig, choose_method
 from tools.train.data import (
     DataError,
@@ -69,7 +71,7 @@ def prepare(cfg: TrainConfig) -> tuple[str, list, list, list, dict]:
     rows = read_rows(cfg.train_path)
     labels = list(cfg.labels)
     if cfg.kind == "classification":
-        labels, report = check_classification(rows, labels)
+        labels, report, rows = check_classification(rows, labels)
     else:
         report = check_text(rows)
         rows = [r for r in rows if r["output"].strip()]
@@ -81,7 +83,10 @@ def prepare(cfg: TrainConfig) -> tuple[str, list, list, list, dict]:
         report["validation"] = "carved from train" if val is not train else "train rows (under 10 rows)"
     if cfg.kind == "classification":
         val = [r for r in val if r["output"].strip() in labels]
-    method = cfg.method if cfg.method != "auto" else choose_method(cfg.kind, len(train), len(labels))
+    method = cfg.method
+    if method == "auto" and cfg.kind != "classification":
+        method = choose_method(cfg.kind, len(train), len(labels))
+    # classification "auto": both candidates are fitted and the validation winner kept (choose.py)
     if cfg.kind == "classification" and method.startswith("causal"):
         raise DataError(f"method {method} is for text-to-text tasks, not classification")
     if cfg.kind != "classification" and method in ("encoder_finetune", "frozen_lr"):
@@ -92,7 +97,7 @@ def prepare(cfg: TrainConfig) -> tuple[str, list, list, list, dict]:
 
 def run(cfg: TrainConfig) -> dict:
     """Train one model as configured; returns the result dict (also result.json)."""
-    from tools.train.base_models import resolve_base
+    from tools.train.base_models import canonical_id, resolve_base
 
     cfg.checkpoints_dir.mkdir(parents=True, exist_ok=True)
     store = open_store() if cfg.record_to_store and _is_main() else None
@@ -101,11 +106,14 @@ def run(cfg: TrainConfig) -> dict:
     try:
         method, train, val, labels, report = prepare(cfg)
         base = resolve_base(cfg.kind, cfg.base_model)
-        result.update(method=method, base_model=str(base), data=report, labels=labels)
+        result.update(method=method, base_model=str(base), base_model_id=canonical_id(base),
+                      data=report, labels=labels)
 
         def attempt(bs: int) -> dict:
-            from tools.train import causal, encoder
+            from tools.train import causal, choose, encoder
 
+            if method == "auto":
+                return choose.fit_classifier(cfg, base, train, val, labels, bs, store)
             if method == "frozen_lr":
                 return encoder.frozen_lr(cfg, base, train, val, labels, store)
             if method == "encoder_finetune":
@@ -121,6 +129,10 @@ def run(cfg: TrainConfig) -> dict:
         status = "completed" if info.get("stop_reason") != "time_budget" else "stopped_time_budget"
         # A trainer may lower the batch itself (causal: by tokens per batch): its number wins.
         result.update(status=status, model_path=str(cfg.model_dir), **{"batch_size": bs, **info})
+        if _is_main():
+            _note_training(cfg, result)
+    except BudgetError as e:
+        result.update(error=str(e), error_kind="budget")
     except DataError as e:
         result.update(error=str(e), error_kind="data")
     except OSError as e:
@@ -146,6 +158,30 @@ def run(cfg: TrainConfig) -> dict:
                                "hyperparameters": result["hyperparameters"], "status": result["status"],
                                "result": result})
     return result
+
+
+def _note_training(cfg: TrainConfig, result: dict) -> None:
+    """Add how the model was made (method, why, data notes) to its p2m_model.json: the
+    model card and the evaluation read it from the folder."""
+    from tools.train.predictor import FORMAT_FILE
+
+    path = cfg.model_dir / FORMAT_FILE
+    if not path.exists():
+        return
+    meta = json.loads(path.read_text())
+    data = result.get("data") or {}
+    notes = list(data.get("notes") or [])
+    if result.get("inputs_truncated"):
+        notes.append(f"{result['inputs_truncated']} training/validation input(s) longer than "
+                     f"{result.get('max_length')} tokens (the 95th percentile) were truncated for training; "
+                     f"predictions read up to {result.get('inference_max_length')} tokens")
+    meta["training"] = {k: v for k, v in {
+        "method": result.get("method"), "choice": result.get("choice"), "base_model_id": result.get("base_model_id"),
+        "n_train": data.get("n_train"), "n_validation": data.get("n_validation"), "notes": notes,
+        "precision": result.get("precision"), "learning_rate": result.get("learning_rate"),
+        "epochs": result.get("epochs"), "train_seconds": round(result.get("train_seconds") or 0, 1),
+        "stop_reason": result.get("stop_reason")}.items() if v not in (None, [], "")}
+    path.write_text(json.dumps(meta, indent=1, ensure_ascii=False))
 
 
 def _progress_line(cfg: TrainConfig, payload: dict) -> None:
