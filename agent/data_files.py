@@ -70,6 +70,10 @@ class SessionData:
     def synth_path(self, round_: int) -> Path:
         return self.dir / f"synth_r{round_}.jsonl"
 
+    @property
+    def verified_path(self) -> Path:
+        return self.dir / "verified.jsonl"
+
     def train_path(self, round_: int) -> Path:
         return self.dir / f"train_r{round_}.jsonl"
 
@@ -77,6 +81,10 @@ class SessionData:
     def test(self) -> list[Example]:
         """The held-out evaluation rows ([] until find_data or round 1 wrote them)."""
         return read_examples(self.test_path)
+
+    def verified(self) -> list[Example]:
+        """Rows whose labels the user confirmed or corrected (a small gold set)."""
+        return read_examples(self.verified_path)
 
     def retrieved(self) -> list[Example]:
         return read_examples(self.retrieved_path)
@@ -136,6 +144,11 @@ class SessionData:
             eval_source = f"{k} held-out synthetic examples (not a real test split)"
         write_examples(self.synth_path(round_), accepted)
         return accepted, eval_source
+
+    def save_verified(self, rows: list[Example]) -> None:
+        """Write and record the user-verified rows."""
+        write_examples(self.verified_path, rows)
+        self.record(0, rows)
 
     def record(self, round_: int, examples: list[Example]) -> None:
         """Log examples in the store."""

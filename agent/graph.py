@@ -1,7 +1,7 @@
 """The agent's graph: nodes from agent/nodes, routers here, all wiring at the bottom.
 
     intake -> clarify <-> user -> confirm_spec <-> user -> find_data -> find_model
-           -> generate -> train -> evaluate -> decide
+           -> generate -> verify (<-> user) -> train -> evaluate -> decide
     decide -> generate | train | clarify | export -> END
 """
 
@@ -22,6 +22,7 @@ from agent.nodes.find_model import find_model
 from agent.nodes.generate import generate
 from agent.nodes.intake import intake
 from agent.nodes.train import train
+from agent.nodes.verify import verify
 from agent.state import AgentState
 
 
@@ -37,7 +38,7 @@ def after_step(state: AgentState) -> Literal["continue", "__end__"]:
 
 NODES = {"intake": intake, "clarify": clarify, "confirm_spec": confirm_spec,
          "find_data": find_data, "find_model": find_model, "generate": generate,
-         "train": train, "evaluate": evaluate, "decide": decide, "export": export}
+         "verify": verify, "train": train, "evaluate": evaluate, "decide": decide, "export": export}
 
 
 def build_graph(overrides: dict | None = None) -> StateGraph:
@@ -54,6 +55,7 @@ def build_graph(overrides: dict | None = None) -> StateGraph:
     g.add_node("find_data", n["find_data"])
     g.add_node("find_model", n["find_model"])
     g.add_node("generate", n["generate"])
+    g.add_node("verify", n["verify"])
     g.add_node("train", n["train"])
     g.add_node("evaluate", n["evaluate"])
     g.add_node("decide", n["decide"], destinations=("generate", "train", "clarify", "export"))
@@ -67,7 +69,9 @@ def build_graph(overrides: dict | None = None) -> StateGraph:
     # cannot go on (no usable data, training failed) ends the run with its message.
     g.add_conditional_edges("find_data", after_step, {"continue": "find_model", END: END})
     g.add_conditional_edges("find_model", after_step, {"continue": "generate", END: END})
-    g.add_conditional_edges("generate", after_step, {"continue": "train", END: END})
+    g.add_conditional_edges("generate", after_step, {"continue": "verify", END: END})
+    # The user may confirm a few teacher labels (a gold set) before training.
+    g.add_edge("verify", "train")
     g.add_conditional_edges("train", after_step, {"continue": "evaluate", END: END})
     g.add_conditional_edges("evaluate", after_step, {"continue": "decide", END: END})
     g.add_edge("export", END)

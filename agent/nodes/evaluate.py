@@ -11,6 +11,17 @@ from agent.state import AgentState, say
 from tools.contracts import TaskSpec
 
 
+def verified_score(spec: TaskSpec, model_path: str, rows) -> dict:
+    """The student's metric on the user-verified rows, with its 95% interval."""
+    from tools.evaluate.metrics import compute
+    from tools.evaluate.systems import student
+
+    preds = student(model_path).predict([r.input for r in rows])
+    m = compute(spec.kind, preds, [r.output for r in rows]).get(spec.metric)
+    return {"n": len(rows), "value": m.value if m else None, "low": m.low if m else None,
+            "high": m.high if m else None, "source": "user-verified"}
+
+
 def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     from tools.evaluate import evaluation
 
@@ -39,6 +50,9 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     summary = {"round": round_, "metric": spec.metric, "eval_source": eval_source, "n": len(test),
                **{system: evaluation.unit_score(result, system, spec.metric)
                   for system in ("student", "teacher", "base")}}
+    verified = SessionData(ctx.settings, sid, ctx.store).verified()
+    if verified:  # the user's own gold rows: scored beside the estimate, never selected on
+        summary["verified"] = verified_score(spec, run["model_path"], verified)
     best = state.get("best") or {}
     best_val = (best.get("summary") or {}).get("student")
     entry = {"summary": summary, "result": result.model_dump()}
@@ -49,6 +63,8 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     table = evaluation.summary_table(result)
     ctx.emit("results", table=table, summary=summary)
     update["messages"] = [{"role": "assistant", "kind": "results",
-                           "content": f"Round {round_} results on {eval_source}:\n```\n{table}\n```",
+                           "content": f"Round {round_} results on {eval_source}:\n```\n{table}\n```"
+                           + (f"\nOn the {summary['verified']['n']} rows you verified: student "
+                              f"{summary['verified']['value']:.3f}" if verified else ""),
                            "summary": summary}]
     return update
