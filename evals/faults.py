@@ -81,12 +81,18 @@ def teacher_responder(body: dict):
     elif "topics" in props:
         out = {"topics": ["accounts", "shipping", "mobile app", "website", "pricing", "support"],
                "styles": ["casual", "formal"]}
-    elif "input" in props:
-        m = re.search(r'must be "([^"]+)"', last)
-        lab = m.group(1) if m else LABELS[int(h[:2], 16) % 3]
-        out = {"input": _TEMPLATES.get(lab, "Question {n} about item {h}").format(
-            n=int(h[:6], 16) % 100000, h=h[6:14]), "output": lab}
-    elif "output" in props:
+    elif "inputs" in props or "examples" in props:  # one request asks for k examples
+        m = re.search(r'Write (\d+) new (?:inputs whose correct output is "([^"]+)"|examples)', last)
+        k = int(m.group(1)) if m else 1
+        items = []
+        for j in range(k):
+            lab = (m.group(2) if m and m.group(2) else None) or LABELS[(int(h[:2], 16) + j) % 3]
+            text = _TEMPLATES.get(lab, "Question {n} about item {h}").format(
+                n=(int(h[:6], 16) + 7919 * j) % 100000, h=h[6 + j % 4:14 + j % 4])
+            items.append((text, lab))
+        out = ({"inputs": [t for t, _ in items]} if "inputs" in props
+               else {"examples": [{"input": t, "output": lab} for t, lab in items]})
+    elif "output" in props:  # the teacher doing the task: the input is the last user turn
         m = re.search(r"Input: (.*)", last)
         out = {"output": _label_for(m.group(1) if m else last)}
     elif "labels" in props or "instruction" in props:
@@ -226,14 +232,19 @@ def run_until(cmd: list[str], env: dict, pred, home: Path, timeout: float = 300)
 
 
 # -- kill -9 at each stage, then resume ---------------------------------------------
+def _schema_name(r: dict) -> str | None:
+    return ((r["body"] or {}).get("response_format") or {}).get("json_schema", {}).get("name")
+
+
 def _synth_requests(srv) -> int:
-    return sum(1 for r in srv.requests if ((r["body"] or {}).get("response_format") or {})
-               .get("json_schema", {}).get("name") == "SyntheticExample")
+    """Generation requests (one asks for several examples: inputs of a label, or pairs)."""
+    return sum(1 for r in srv.requests if _schema_name(r) in ("SyntheticInputs", "SyntheticExamples"))
 
 
 def _eval_requests(srv) -> int:
-    return sum(1 for r in srv.requests if r["body"] and not r["body"].get("response_format")
-               and not r["body"].get("tools"))
+    """The teacher's evaluation calls: a constrained answer (classification) or free text."""
+    return sum(1 for r in srv.requests if r["body"] and not r["body"].get("tools") and (
+        _schema_name(r) == "TeacherAnswer" or not r["body"].get("response_format")))
 
 
 def _training_live(home: Path) -> bool:
@@ -248,7 +259,7 @@ KILL_POINTS = {
     "intake": lambda home, out, srv: any(((r["body"] or {}).get("response_format") or {})
                                          .get("json_schema", {}).get("name") == "SpecProposal"
                                          for r in srv.requests),
-    "generation": lambda home, out, srv: _synth_requests(srv) >= 3,
+    "generation": lambda home, out, srv: _synth_requests(srv) >= 1,
     "training": lambda home, out, srv: _training_live(home),
     "evaluation": lambda home, out, srv: _eval_requests(srv) >= 2,
     "export": lambda home, out, srv: "step done: decide" in out,
