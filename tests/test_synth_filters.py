@@ -115,3 +115,22 @@ def test_real_minilm_flags_paraphrases_and_passes_different_text():
     assert v.shape == (2, 384) and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
     assert idx.check("How can I reset my password?", v[0], "x").startswith("near x")
     assert idx.check("What is the capital of France?", v[1], "x") == "pass"
+
+
+def test_text_to_text_outputs_must_keep_the_demonstrated_form():
+    temporal = TaskSpec(instruction="Normalize the temporal expressions.", kind="generation",
+                        demonstrations=[Demonstration(input="a", output="2009 == 2009 | 2010 == 2010"),
+                                        Demonstration(input="b", output="July == 2012-07"),
+                                        Demonstration(input="c", output="N/A"),
+                                        Demonstration(input="d", output="N/A")])
+    rules = F.output_rules(temporal)
+    assert rules == {"separators": [" == "], "constants": ["N/A"]}
+    assert F.check_format(rules, "July 2012") == "output lacks ' == ', which every example's output has"
+    assert F.check_format(rules, "N/A") == "pass" and F.check_format(rules, "May == 2012-05") == "pass"
+    code = TaskSpec(instruction="Write a one-line Python snippet.", kind="generation",
+                    demonstrations=[Demonstration(input="a", output="df.to_dict()"),
+                                    Demonstration(input="b", output="arr[:, 0]")])
+    rules = F.output_rules(code)
+    assert rules == {"python": True}
+    assert F.check_format(rules, "df.to_dict(") == "output is not valid Python (it does not parse)"
+    assert F.output_rules(SPEC) == {}  # classification: the label filter does this job

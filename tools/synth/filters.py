@@ -1,8 +1,8 @@
 """Quality filters for generated examples. Each returns "pass" or the reason it failed.
 
 The generator runs them in this order and records every verdict on the example:
-parse -> label -> length -> echo -> duplicate (exact, then near) -> eval_overlap ->
-consistency. The first failure rejects the example; it is still kept and stored.
+parse -> label -> length -> format -> echo -> duplicate (exact, then near) ->
+eval_overlap -> consistency. The first failure rejects the example; it is still kept and stored.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ Embedder = Callable[[Sequence[str]], np.ndarray]
 """Texts -> L2-normalised vectors, one row per text (so a dot product is the cosine)."""
 
 PASS = "pass"
-FILTERS = ("parse", "label", "length", "echo", "duplicate", "eval_overlap", "consistency")
+FILTERS = ("parse", "label", "length", "format", "echo", "duplicate", "eval_overlap", "consistency")
 
 
 def normalize_text(text: str) -> str:
@@ -70,6 +70,53 @@ def check_length(spec: TaskSpec, config: SynthConfig, text: str, output: str) ->
         return f"input has {len(text)} characters, more than {hi}"
     if not output.strip():
         return "output is empty"
+    return PASS
+
+
+_CODE_HINT = re.compile(r"(?i)\b(python|code|snippet|program|function|one-liner|expression)\b")
+
+
+def _parses_as_python(text: str) -> bool:
+    import ast
+
+    try:
+        ast.parse(text)
+        return True
+    except (SyntaxError, ValueError):
+        return False
+
+
+def output_rules(spec: TaskSpec) -> dict:
+    """What every demonstrated output shares, so a synthetic output must share it too.
+
+    - code: the task asks for code and every demonstration's output parses as Python;
+    - separators: literal pieces (" == ", " | ", ": ") that every output holds, except
+      constant outputs that recur (an "N/A" answer keeps its own form).
+    Nothing is required from a task without demonstrations (there is nothing to follow).
+    """
+    outs = [d.output.strip() for d in spec.demonstrations if d.output.strip()]
+    if spec.kind == "classification" or len(outs) < 2:
+        return {}
+    rules: dict = {}
+    if _CODE_HINT.search(spec.instruction) and all(_parses_as_python(o) for o in outs):
+        rules["python"] = True
+    common = [c for c in set(outs) if outs.count(c) > 1 or len(c) <= 4]  # N/A and the like
+    varied = [o for o in outs if o not in common] or outs
+    seps = [s for s in (" == ", " | ", " -> ", " = ", ": ", "; ", ", ") if all(s in o for o in varied)]
+    if seps:
+        rules["separators"], rules["constants"] = seps, common
+    return rules
+
+
+def check_format(rules: dict, output: str) -> str:
+    """PASS, or how an output breaks the form every demonstration shares (rules: output_rules)."""
+    out = output.strip()
+    if rules.get("python") and not _parses_as_python(out):
+        return "output is not valid Python (it does not parse)"
+    if rules.get("separators") and out not in rules.get("constants", []):
+        missing = [s for s in rules["separators"] if s not in out]
+        if missing:
+            return f"output lacks {missing[0]!r}, which every example's output has"
     return PASS
 
 

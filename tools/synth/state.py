@@ -88,6 +88,7 @@ class RoundState:
         same_round = f"synthetic:{round}"  # a re-run replays its own round: not a duplicate
         self.seen.add([d.input for d in spec.demonstrations]
                       + [e.input for e in existing if e.source != same_round])
+        self.format_rules = F.output_rules(spec)
         self.examples: list[Example] = []
         self.kept: list[Example] = []
         self.by_label: dict[str, int] = {}
@@ -215,7 +216,9 @@ class RoundState:
             ex.verdicts["label"], ex.output = F.check_label(self.spec, ex.output, ex.input)
             if ex.verdicts["label"] == F.PASS:
                 ex.verdicts["length"] = F.check_length(self.spec, self.cfg, ex.input, ex.output)
-            if ex.verdicts.get("length") == F.PASS:
+            if ex.verdicts.get("length") == F.PASS and self.format_rules:
+                ex.verdicts["format"] = F.check_format(self.format_rules, ex.output)
+            if ex.verdicts.get("length") == F.PASS and ex.verdicts.get("format", F.PASS) == F.PASS:
                 ex.verdicts["echo"] = F.check_echo(ex.input, ex.params)
         survivors = [e for e in batch if not _failed(e)]
         index = self.seen if self.seen.embedder is not None else self.evals
