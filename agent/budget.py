@@ -78,7 +78,8 @@ def plan_round(spec: TaskSpec, sizes, client, *, round_: int, used: dict,
     minutes_left = spec.budget.max_minutes - used.get("minutes", 0.0)
     speed = teacher_speed(client, {"completion_tokens": used.get("completion_tokens", 0),
                                    "seconds": used.get("call_seconds", 0)})
-    eval_s = sizes.teacher_eval_rows * EVAL_SECONDS_PER_TEACHER_ROW / max(1, config.concurrency)
+    # two scorings: the round's on validation rows, and the estimate's once at export
+    eval_s = 2 * sizes.teacher_eval_rows * EVAL_SECONDS_PER_TEACHER_ROW / max(1, config.concurrency)
     reserved = {"training_min": sizes.train_minutes, "evaluation_min": round(eval_s / 60 + 0.5, 1),
                 "export_min": EXPORT_RESERVE_MIN}
     free_s = (minutes_left - sum(reserved.values())) * 60

@@ -8,7 +8,9 @@
 
 Layout under P2M_HOME/runs/<session>/data:
 
-    test.jsonl          held-out evaluation rows (a real test split, or held out here)
+    test.jsonl          held-out evaluation rows (a real test split, or held out here): the
+                        estimate shown to the user, scored once per exported model
+    validation.jsonl    rows rounds are compared and chosen on (never the estimate's rows)
     retrieved.jsonl     training rows from the chosen datasets and the user's files
     synth_r{r}.jsonl    round r's accepted synthetic rows
     train_r{r}.jsonl    what round r trained on
@@ -29,6 +31,10 @@ from tools.store import example_row
 RETRIEVED_HOLDOUT_PARTS = 5  # one fifth of the retrieved rows (the last ones), at most max_test
 SYNTH_HOLDOUT_SHARE = 0.2  # of round-1 synthetic data
 SYNTH_HOLDOUT_MIN = 5  # fewer accepted rows than this: hold nothing out
+# Rounds are chosen on a validation slice of the training data, never on the estimate's rows:
+VALIDATION_SHARE = 0.1
+VALIDATION_MAX = 300
+VALIDATION_MIN_ROWS = 20  # fewer training rows than this: validate on the estimate's rows (said so)
 
 
 def write_examples(path: Path, examples: list[Example]) -> Path:
@@ -82,6 +88,15 @@ class SessionData:
         """The held-out evaluation rows ([] until find_data or round 1 wrote them)."""
         return read_examples(self.test_path)
 
+    @property
+    def validation_path(self) -> Path:
+        return self.dir / "validation.jsonl"
+
+    def validation(self) -> tuple[list[Example], bool]:
+        """(rows to choose rounds on, whether they are separate from the estimate's rows)."""
+        rows = read_examples(self.validation_path)
+        return (rows, True) if rows else (self.test(), False)
+
     def verified(self) -> list[Example]:
         """Rows whose labels the user confirmed or corrected (a small gold set)."""
         return read_examples(self.verified_path)
@@ -123,9 +138,12 @@ class SessionData:
             eval_source = f"{k} held-out rows of the retrieved data"
         for e in test:
             e.split = "test"
+        train, val = _carve_validation(train)
         write_examples(self.retrieved_path, train)
         write_examples(self.test_path, test)
-        self.record(0, train + test)
+        if val:
+            write_examples(self.validation_path, val)
+        self.record(0, train + val + test)
         return train, test, eval_source
 
     def save_synthetic(self, round_: int, accepted: list[Example]) -> tuple[list[Example], str]:
@@ -136,12 +154,17 @@ class SessionData:
         """
         eval_source = ""
         if round_ == 1 and len(accepted) >= SYNTH_HOLDOUT_MIN and not self.test():
-            k = max(1, int(len(accepted) * SYNTH_HOLDOUT_SHARE))
-            test, accepted = accepted[-k:], accepted[:-k]
+            test, accepted, by_subject = _hold_out_subjects(accepted)
             for e in test:
                 e.split = "test"
             write_examples(self.test_path, test)
-            eval_source = f"{k} held-out synthetic examples (not a real test split)"
+            eval_source = (f"{len(test)} held-out synthetic examples"
+                           + (" from subjects never trained on" if by_subject else "")
+                           + " (the teacher's labels, not a real test split)")
+        if not read_examples(self.validation_path):
+            accepted, val = _carve_validation(accepted)
+            if val:
+                write_examples(self.validation_path, val)
         write_examples(self.synth_path(round_), accepted)
         return accepted, eval_source
 
@@ -155,3 +178,38 @@ class SessionData:
         if examples:
             self.store.record_many("examples", [example_row(e, self.session_id, round_)
                                                 for e in examples])
+
+
+def _carve_validation(rows: list[Example]) -> tuple[list[Example], list[Example]]:
+    """(rows left for training, a seeded validation slice), one label at a time for labels."""
+    if len(rows) < VALIDATION_MIN_ROWS:
+        return rows, []
+    k = min(VALIDATION_MAX, max(2, int(len(rows) * VALIDATION_SHARE)))
+    picked = set(_spread(len(rows), k))
+    val = [e.model_copy(update={"split": "validation"}) for i, e in enumerate(rows) if i in picked]
+    return [e for i, e in enumerate(rows) if i not in picked], val
+
+
+def _spread(n: int, k: int) -> list[int]:
+    """k indexes spread evenly over range(n): deterministic, so a resume holds out the same rows."""
+    return sorted({int(i * n / k + n / (2 * k)) for i in range(k)})
+
+
+def _hold_out_subjects(rows: list[Example]) -> tuple[list[Example], list[Example], bool]:
+    """(test, train, by subject): whole subjects of the attribute grid held out, so the
+    estimate is not inflated by near-copies of training rows; a fixed share when the rows
+    carry no subjects or the subjects are too few to split."""
+    subjects = sorted({(e.params.get("requested_label"), e.params.get("topic")) for e in rows
+                       if e.params.get("topic")})
+    want = max(1, int(len(rows) * SYNTH_HOLDOUT_SHARE))
+    if len(subjects) >= 5:
+        held: set = set()
+        for s in subjects[2::5] + subjects[4::5] + subjects[::5]:  # spread over the grid
+            if sum((e.params.get("requested_label"), e.params.get("topic")) in held for e in rows) >= want:
+                break
+            held.add(s)
+        inside = [(e.params.get("requested_label"), e.params.get("topic")) in held for e in rows]
+        test = [e for e, x in zip(rows, inside) if x]
+        if 0.5 * want <= len(test) <= 2 * want:
+            return test, [e for e, x in zip(rows, inside) if not x], True
+    return rows[-want:], rows[:-want], False

@@ -103,6 +103,10 @@ class AgentState(TypedDict, total=False):
     started_at: float
     """Unix time the session started (wall-time budget)."""
 
+    estimate: dict
+    """The exported model's score on the held-out rows nothing was chosen on: student,
+    student_ci [low, high], teacher, base, metric, n, eval_source, warnings."""
+
     export_path: str
     """The exported folder, once `export` ran."""
 

@@ -160,8 +160,12 @@ def sizes_for(mode: str, tiny: bool, kind: str = "classification", default: bool
 
 
 def run_one(task: str, mode: str, home: Path, work: Path, *, tiny: bool = False, data: Path = DATA,
-            teacher_limit: int | None = None, test_limit: int | None = None, default_sizes: bool = False) -> dict:
-    """One autopilot session for (task, mode), then the exported student on the real test split."""
+            teacher_limit: int | None = None, test_limit: int | None = None, default_sizes: bool = False,
+            budget: dict | None = None, teacher: str | None = None) -> dict:
+    """One autopilot session for (task, mode), then the exported student on the real test split.
+
+    `budget`: session budget fields (e.g. {"max_minutes": 20}); `teacher`: an embedded model
+    name (P2M_EMBEDDED_MODEL) to teach with instead of the configured one."""
     from agent.context import AgentContext
     from agent.sessions import Sessions
     from tools.contracts import TaskSpec
@@ -176,7 +180,7 @@ def run_one(task: str, mode: str, home: Path, work: Path, *, tiny: bool = False,
         rows = retrieved_rows(t, train, data)
         name = (t.retrieved_from or t.folder).replace(".", "_")
         catalogs = [str(make_catalog(work / f"catalog-{task}", name, rows, t.card))]
-    settings = Settings(home=home)
+    settings = Settings(home=home, **({"embedded_model": teacher} if teacher else {}))
     stages: dict[str, float] = {}
     last = [time.monotonic()]
 
@@ -190,7 +194,7 @@ def run_one(task: str, mode: str, home: Path, work: Path, *, tiny: bool = False,
     sessions = Sessions(settings)
     ctx = AgentContext.create(settings, autopilot=True, sizes=sizes_for(mode, tiny, t.kind, default_sizes),
                               on_event=on_event)
-    turn = sessions.start(desc, ctx, catalogs=catalogs, budget={"max_rounds": 1})
+    turn = sessions.start(desc, ctx, catalogs=catalogs, budget={"max_rounds": 1, **(budget or {})})
     st = turn.state
     row: dict = {"task": task, "mode": mode, "session_id": turn.session_id, "done": turn.done,
                  "error": st.get("error") or None, "stages_s": stages,
@@ -228,18 +232,26 @@ def run_one(task: str, mode: str, home: Path, work: Path, *, tiny: bool = False,
                             "FROM llm_calls WHERE NOT coalesce(cache_hit, false)")[0]
     row["llm_calls_total"], row["llm_tokens_total"] = int(calls["n"]), int(calls["tok"])
     row["teacher_model"] = ctx.client.model_name
+    row["estimate_cmp"] = compare_estimate(row, st.get("estimate"))
     row["wall_s"] = round(time.monotonic() - t0, 1)
     return row
+
+
+def compare_estimate(row: dict, estimate: dict | None) -> dict:
+    from evals.estimate import compare
+
+    return compare(row, estimate)
 
 
 def fix_latency(rows: list[dict]) -> list[dict]:
     """Teacher answers are cached across a task's modes (paid once), so only the first mode
     measures the teacher's real latency: use that one for every mode of the task."""
-    for task in {r["task"] for r in rows}:
-        lat = max(((r.get("teacher") or {}).get("latency_ms") or 0.0) for r in rows if r["task"] == task)
-        for r in rows:
+    for key in {(r["task"], r.get("teacher_model")) for r in rows}:
+        same = [r for r in rows if (r["task"], r.get("teacher_model")) == key]
+        lat = max(((r.get("teacher") or {}).get("latency_ms") or 0.0) for r in same)
+        for r in same:
             stu = r.get("student") or {}
-            if r["task"] == task and lat and stu.get("latency_ms"):
+            if lat and stu.get("latency_ms"):
                 r["teacher_latency_ms"] = lat
                 r["latency_ratio"] = round(lat / stu["latency_ms"], 1)
     return rows
@@ -269,7 +281,8 @@ def table(rows: list[dict]) -> str:
         tlat = r.get("teacher_latency_ms") or tch.get("latency_ms")
         out.append(f"| {r['task']} | {r['mode']} | {r.get('metric', '-')} | {ci} | "
                    f"{fmt(r.get('student_on_teacher_rows'))} | {fmt((r.get('teacher') or {}).get('value'))} "
-                   f"(n={(r.get('teacher') or {}).get('n')}) | {fmt((r.get('base') or {}).get('value'))} | "
+                   f"(n={(r.get('teacher') or {}).get('n')}, {r.get('teacher_model') or '?'}) | "
+                   f"{fmt((r.get('base') or {}).get('value'))} | "
                    f"{_pair(s.get('params_m'), tch.get('params_m'), r.get('params_ratio'))} | "
                    f"{_pair(s.get('latency_ms'), tlat, r.get('latency_ratio'))} | "
                    f"{', '.join(r.get('chosen_data') or []) or 'synthetic only'} | {sp.get('llm_calls')} | "
@@ -313,30 +326,44 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true", help="don't append to evals/RESULTS.md")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--keep", type=Path, default=None, help="keep P2M_HOMEs here (default: a temp dir)")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="the session's wall-time budget (default: the product's 30)")
+    ap.add_argument("--teachers", default="",
+                    help="comma-separated embedded models to run each task with, side by side "
+                         "(e.g. qwen2.5-coder-1.5b-instruct,smollm2-135m-instruct)")
+    ap.add_argument("--estimate", action="store_true",
+                    help="print and record how often the product's estimate covers the real value")
     args = ap.parse_args(argv)
     tasks = [x for x in args.tasks.split(",") if x] or SUITES[args.suite]
     modes = [m for m in args.modes.split(",") if m]
     root = args.keep or Path(tempfile.mkdtemp(prefix="p2m-suite-"))
     t0 = time.monotonic()
     rows = []
+    teachers = [x for x in args.teachers.split(",") if x] or [None]
+    budget = {"max_minutes": args.minutes} if args.minutes else {}
+    homes = []
     for task in tasks:
-        home = root / task / "home"  # one home per task: the teacher's answers are cached across modes
-        for mode in modes:
-            try:
-                r = run_one(task, mode, home, root / task, tiny=args.tiny, data=args.data,
-                            default_sizes=args.sizes == "default")
-            except Exception as e:  # noqa: BLE001 - one failed task must not lose the others' numbers
-                r = {"task": task, "mode": mode, "error": f"{type(e).__name__}: {e}"[:300]}
-            rows.append(r)
-            print(json.dumps(r, default=str) if args.json else table([r]).splitlines()[-1], flush=True)
+        for teacher in teachers:
+            # one home per task and teacher: a teacher's answers are cached across modes
+            home = root / task / (f"home-{teacher}" if teacher else "home")
+            homes.append(home)
+            for mode in modes:
+                try:
+                    r = run_one(task, mode, home, root / task, tiny=args.tiny, data=args.data,
+                                default_sizes=args.sizes == "default", budget=budget, teacher=teacher)
+                except Exception as e:  # noqa: BLE001 - one failed task must not lose the others' numbers
+                    r = {"task": task, "mode": mode, "error": f"{type(e).__name__}: {e}"[:300]}
+                r.setdefault("teacher_model", teacher)
+                rows.append(r)
+                print(json.dumps(r, default=str) if args.json else table([r]).splitlines()[-1], flush=True)
     total = round(time.monotonic() - t0, 1)
     fix_latency(rows)
     from tools.llm.embedded import stop
     from tools.settings import Settings
 
-    for task in tasks:  # the embedded server outlives its clients by design: stop the suite's own
+    for home in homes:  # the embedded server outlives its clients by design: stop the suite's own
         try:
-            stop(Settings(home=root / task / "home"))
+            stop(Settings(home=home))
         except Exception:  # noqa: BLE001 - cleanup only
             pass
     if args.keep is None:
@@ -344,6 +371,11 @@ def main(argv=None) -> int:
     body = table(rows)
     if anchors := anchor_lines(rows):
         body += "\n\n" + anchors
+    if args.estimate:
+        from evals import estimate as est
+
+        body += ("\n\n**The product's estimate vs the real test split** (issue 14):\n\n"
+                 + est.table(rows) + "\n\n" + est.summary(rows))
     if args.json:
         print(json.dumps({"suite": args.suite, "rows": rows, "wall_s": total}, default=str))
     else:
@@ -351,7 +383,7 @@ def main(argv=None) -> int:
     if not args.no_write:
         from evals.results import append_results
 
-        teacher = next((r.get("teacher_model") for r in rows if r.get("teacher_model")), "?")
+        teacher = ", ".join(dict.fromkeys(r.get("teacher_model") or "?" for r in rows))
         cmd = "python -m evals.suites " + " ".join(argv if argv is not None else sys.argv[1:])
         title = section_title(args.suite, tasks, modes, args.tiny)
         if args.sizes == "default":  # its own section: never replaces the reduced-size run's

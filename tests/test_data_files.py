@@ -51,7 +51,7 @@ def test_a_real_test_split_is_kept_and_everything_is_recorded_as_round_0(data):
 
 def test_round_one_synthetic_data_gives_the_test_split_only_when_there_is_none(data):
     kept, source = data.save_synthetic(1, rows(10, prefix="s"))
-    assert len(kept) == 8 and source == "2 held-out synthetic examples (not a real test split)"
+    assert len(kept) == 8 and source == "2 held-out synthetic examples (the teacher's labels, not a real test split)"
     assert [e.input for e in data.test()] == ["s8", "s9"]
     kept, source = data.save_synthetic(2, rows(10, prefix="u"))  # later rounds never hold out
     assert len(kept) == 10 and source == ""
@@ -89,3 +89,25 @@ def test_one_mapping_from_example_to_store_row():
                    "source": "synthetic:1", "teacher": "t", "params": {"temperature": 0.7},
                    "verdicts": {"dup": "pass"}, "accepted": False}
     assert example_row(e, "s1", 2, id="abc")["id"] == "abc"
+
+
+def test_rounds_are_chosen_on_a_validation_slice_apart_from_the_estimates_rows(data):
+    train, test, _ = data.save_retrieved(rows(100), rows(30, "t"), "the real test split of d", max_test=30)
+    val, separate = data.validation()
+    assert separate and len(val) == 10 and len(train) == 90
+    assert not {e.input for e in val} & ({e.input for e in train} | {e.input for e in test})
+    assert all(e.split == "validation" for e in val)
+
+
+def test_synthetic_estimate_rows_come_from_subjects_never_trained_on(data):
+    synth = [Example(input=f"s{i}", output=lab, source="synthetic:1",
+                     params={"requested_label": lab, "topic": f"{lab} subject {i % 10}"})
+             for i, lab in enumerate(["a", "b"] * 50)]
+    kept, source = data.save_synthetic(1, synth)
+    test = data.test()
+    held = {e.params["topic"] for e in test}
+    assert source.startswith(f"{len(test)} held-out synthetic examples from subjects never trained on")
+    assert held and not held & {e.params["topic"] for e in kept}
+    assert 10 <= len(test) <= 40
+    val, separate = data.validation()
+    assert separate and not {e.input for e in val} & {e.input for e in kept}

@@ -99,3 +99,24 @@ def test_results_sections_are_replaced_by_title_and_others_kept(tmp_path):
     text = path.read_text()
     assert "old a" not in text and text.count("## A") == 1 and "new a" in text
     assert "b stays" in text and text.rstrip().endswith("## C\n\nc")
+
+
+def test_estimate_comparison_and_coverage_summary():
+    from evals import estimate
+
+    row = {"task": "sst2", "mode": "synthetic", "metric": "accuracy", "student": {"value": 0.81}}
+    est = {"student": 0.85, "student_ci": [0.78, 0.9], "metric": "accuracy", "n": 120,
+           "eval_source": "120 held-out synthetic examples from subjects never trained on (...)"}
+    c = estimate.compare(row, est)
+    assert c == {"estimate": 0.85, "estimate_ci": [0.78, 0.9], "estimate_source": "synthetic held-out",
+                 "estimate_n": 120, "estimate_metric": "accuracy", "real": 0.81, "gap": 0.04, "inside": True}
+    chrf = estimate.compare({"metric": "chrf", "student": {"value": 30.0}},
+                            {"student": 0.5, "student_ci": [0.4, 0.6], "metric": "chrf", "eval_source": "x"})
+    assert chrf["real"] == 0.3 and chrf["inside"] is False  # chrF compared on the same 0-1 scale
+    other = estimate.compare({"metric": "macro_f1", "student": {"value": 0.5}}, {**est, "metric": "accuracy"})
+    assert other["real"] is None  # different metrics are not compared
+    rows = [{**row, "estimate_cmp": c}, {"task": "t", "mode": "m", "estimate_cmp": chrf}]
+    assert estimate.summary(rows).startswith("The real value lies inside the estimate's 95% interval "
+                                             "in 1 of 2 runs (50%)")
+    assert "| sst2 | synthetic | accuracy | 0.850 [0.780, 0.900] | synthetic held-out (120) | 0.810 | yes | +0.040 |" \
+        in estimate.table(rows)

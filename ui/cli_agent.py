@@ -53,7 +53,11 @@ def _converse(sessions, turn, ctx) -> object:
 def _finish(turn, json_out: bool) -> None:
     st = turn.state
     if json_out:
-        best = (st.get("best") or {}).get("summary")
+        best = dict((st.get("best") or {}).get("summary") or {})
+        if st.get("estimate"):  # the number to deploy on: held-out rows, with interval and source
+            best.update({k: st["estimate"].get(k) for k in ("student", "student_ci", "teacher", "base",
+                                                            "eval_source", "n", "warnings")},
+                        selected_on=best.get("eval_source"), selected_student=best.get("student"))
         typer.echo(json.dumps({"session_id": turn.session_id, "done": turn.done,
                                "error": st.get("error") or None, "export_path": st.get("export_path"),
                                "best": best, "decisions": st.get("decisions"),
@@ -210,6 +214,12 @@ def report(session: str) -> None:
         s = r["summary"]
         console.print(f"[bold]round {s['round']}[/bold] on {s.get('eval_source')}")
         console.print(summary_table(RunResult.model_validate(r["result"])))
+    if st.get("estimate"):
+        from agent.nodes.export import estimate_line
+
+        console.print(f"[bold]estimate[/bold] (the exported model, once): {estimate_line(st['estimate'])}")
+        for w in st["estimate"].get("warnings") or []:
+            console.print(f"[yellow]warning:[/yellow] {w}")
     if st.get("export_path"):
         console.print(f"export: {st['export_path']}")
 

@@ -1,4 +1,9 @@
-"""evaluate: student vs teacher vs untuned base on the same held-out rows."""
+"""evaluate: a round's student vs teacher vs untuned base on the validation rows.
+
+Rounds are compared and the best one chosen on the validation rows; the estimate
+the user deploys on comes from other held-out rows, scored once at export
+(agent/nodes/export.py), so nothing is selected on the number that is shown.
+"""
 
 from __future__ import annotations
 
@@ -28,8 +33,10 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
     spec = TaskSpec.model_validate(state["spec"])
     sid, round_ = state["session_id"], state.get("round", 1)
-    test = SessionData(ctx.settings, sid, ctx.store).test()
-    eval_source = state.get("eval_source") or ""
+    test, separate = SessionData(ctx.settings, sid, ctx.store).validation()
+    eval_source = (f"{len(test)} validation rows" if separate else
+                   f"{state.get('eval_source') or 'the held-out rows'} (too few rows for a separate "
+                   "validation slice: chosen on the estimate's rows)")
     if not test:  # nothing held out: the user's own examples are all there is
         test = [d for d in spec.demonstrations]
         eval_source = (f"the {len(test)} examples you gave (also used for training, so optimistic; "
@@ -44,7 +51,8 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             spec, run["model_path"], [{"input": e.input, "output": e.output} for e in test],
             run_id=run["run_id"], client=ctx.client, teacher_limit=ctx.sizes.teacher_eval_rows,
             store=ctx.store, hyperparameters=run.get("hyperparameters"),
-            train_seconds=run.get("train_seconds", 0.0), base_model=base)
+            train_seconds=run.get("train_seconds", 0.0), base_model=base,
+            split="validation" if separate else "test")
     except (ValueError, RuntimeError) as e:
         return {**say(f"Evaluation failed: {e}", "error"), "error": "eval_failed"}
     summary = {"round": round_, "metric": spec.metric, "eval_source": eval_source, "n": len(test),

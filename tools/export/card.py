@@ -165,6 +165,9 @@ acting on them where mistakes are costly.
 
 {numbers}
 
+The numbers above were measured once, on rows that no choice was made on: rounds and
+hyperparameters were compared on separate validation rows.
+
 - **student**: this model. **teacher**: {teacher.name if teacher else 'not evaluated'}, prompted with
   the task's few-shot prompt{' (n=' + str(teacher.n) + ' rows)' if teacher else ''}.
   **base**: {base.name if base else 'not evaluated'}.
