@@ -89,6 +89,7 @@ class LLMClient:
         self.session_id = session_id
         self._injected = chat_model
         self._endpoint = None
+        self._base_model = None
         use_cache = self.settings.cache if cache is None else cache
         self.cache = LLMCache(self.settings.cache_dir / "llm") if use_cache else None
         self._secrets = self.settings.secrets()
@@ -134,6 +135,24 @@ class LLMClient:
         return make_chat_model(self.settings, self.endpoint, temperature=temperature,
                                max_tokens=max_tokens, **kw)
 
+    def _send(self, msgs: list[tuple[str, str]], temperature: float, max_tokens: int | None,
+              seed: int | None, bind: dict | None):
+        """One request with this call's sampling parameters and request options.
+
+        One ChatOpenAI per client, the parameters passed per call: building a ChatOpenAI
+        (or a bound runnable) costs ~1 ms of CPU, which bounded a synthetic round's
+        requests per second.
+        """
+        if self._injected is not None:  # a test's fake: it takes no sampling parameters
+            return (self._injected.bind(**bind) if bind else self._injected).invoke(msgs)
+        with self._lock:
+            if self._base_model is None:
+                self._base_model = self.chat_model(temperature=0.0, max_tokens=None)
+        params = {"temperature": temperature, **({"seed": seed} if seed is not None else {})}
+        if max_tokens is not None:
+            params["max_tokens"] = max_tokens
+        return self._base_model.invoke(msgs, **params, **(bind or {}))
+
     # -- calls ------------------------------------------------------------
     def chat(self, messages: Messages, *, purpose: str, temperature: float = 0.0,
              max_tokens: int = 256, seed: int | None = None, use_cache: bool = True) -> str:
@@ -158,12 +177,10 @@ class LLMClient:
             self.count(cache_hits=1)
             self._record(purpose, key, 0, 0, 0.0, cache_hit=True)
             return {**hit, "cache_hit": True}
-        model = self.chat_model(temperature=temperature, max_tokens=max_tokens,
-                                **({"seed": seed} if seed is not None and self._injected is None else {}))
-        runnable = model.bind(**bind) if bind else model
         t0 = time.perf_counter()
         try:
-            msg = runnable.invoke([(m["role"], m["content"]) for m in msgs])
+            msg = self._send([(m["role"], m["content"]) for m in msgs], temperature, max_tokens,
+                             seed, bind)
         except Exception as e:  # noqa: BLE001 - every failure becomes one clear LLMError
             if (cut := _cut_reply(e)) is not None:
                 msg = cut  # a reply cut at max_tokens is still a reply: callers validate it

@@ -18,7 +18,7 @@ from typing import Iterable
 from tools.contracts import Example, TaskSpec
 from tools.llm.client import RateLimiter
 from tools.llm.errors import LLMError
-from tools.llm.structured import request_options
+from tools.llm.structured import cached_json_schema, request_options
 from tools.synth import filters as F
 from tools.synth.attributes import more_topics
 from tools.synth.budget import Spend
@@ -78,6 +78,7 @@ class RoundState:
             raise ValueError(f"n must be >= 0, got {n}")
         self.spec, self.client, self.n, self.round = spec, client, n, round
         self.cfg = config or SynthConfig()
+        self._schemas: dict[tuple[int, bool], type] = {}
         self.store, self.session_id = store, session_id
         thresholds = (self.cfg.near_dup_threshold, self.cfg.overlap_threshold)
         if embedder is None and any(t is not None for t in thresholds):
@@ -154,15 +155,17 @@ class RoundState:
             req.messages, purpose="synth.targeted" if req.targeted else "synth.generate",
             temperature=req.temperature, seed=req.seed, bind=request_options(schema, method),
             max_tokens=self.cfg.gen_max_tokens(self.spec, len(req.items), req.label is None),
-            schema=schema.model_json_schema())
+            schema=cached_json_schema(schema))
         raw = json.dumps(reply["tool_args"]) if reply.get("tool_args") is not None else reply["content"]
         return raw, time.monotonic() - t0
 
     def _schema(self, req: Request):
-        k = len(req.items)
-        if req.label is not None and not req.targeted:
-            return inputs_schema(k, self.cfg)
-        return pairs_schema(self.spec, k, self.cfg)
+        # one class per shape: pydantic's create_model costs ~1 ms, paid on every request before
+        k, inputs_only = len(req.items), req.label is not None and not req.targeted
+        if (k, inputs_only) not in self._schemas:
+            self._schemas[k, inputs_only] = (inputs_schema(k, self.cfg) if inputs_only
+                                             else pairs_schema(self.spec, k, self.cfg))
+        return self._schemas[k, inputs_only]
 
     def process(self, req: Request, reply) -> None:
         """Turn one reply into examples with verdicts; store them; take the snapshot."""
