@@ -12,32 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Sequence
+from typing import Sequence
 
 from tools.llm.cache import LLMCache, cache_key
 from tools.llm.errors import LLMError, explain
+from tools.llm.messages import Messages, normalize
 from tools.llm.prices import price_per_million
 from tools.redact import redact
 from tools.settings import Settings, get_settings
-
-Messages = Sequence[Any]  # (role, content) tuples, {"role","content"} dicts or BaseMessages
-
-
-
-def normalize(messages: Messages) -> list[dict]:
-    """Messages as plain {"role", "content"} dicts (the cache key's form)."""
-    out = []
-    for m in messages:
-        if isinstance(m, tuple):
-            role, content = m
-        elif isinstance(m, dict):
-            role, content = m["role"], m["content"]
-        else:  # a LangChain BaseMessage
-            role = {"human": "user", "ai": "assistant"}.get(m.type, m.type)
-            content = m.content
-        out.append({"role": role, "content": content})
-    return out
-
 
 def _cut_reply(e: Exception):
     """The partial reply inside openai's LengthFinishReasonError, as an AIMessage."""

@@ -27,6 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_MODEL = "qwen2.5-coder-1.5b-instruct"
+WEAK_TEACHER_NOTE = (
+    "The embedded teacher is a small model for tests and tiny machines: it runs offline "
+    "but is a weak teacher. Unset P2M_EMBEDDED_MODEL for the default Qwen2.5-Coder-1.5B, "
+    "or connect a stronger OpenAI-compatible endpoint: set OPENAI_BASE_URL, OPENAI_API_KEY "
+    "and P2M_MODEL."
+)
 _CHUNK = 8 << 20
 
 
@@ -255,8 +261,6 @@ def describe(settings=None) -> str:
     except ModelFilesError as e:
         return str(e)
     if m.params_m < 1000:
-        from tools.llm.factory import WEAK_TEACHER_NOTE
-
         return f"Embedded teacher: {m.title}. {WEAK_TEACHER_NOTE}"
     return (f"Embedded teacher: {m.title}, {m.params_m / 1000:.1f}B parameters, {m.license}, served "
             "offline by llama.cpp on this machine's CPU (no API key needed). For faster generation "

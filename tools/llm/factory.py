@@ -9,16 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tools.llm.embedded_models import MODELS, WEAK_TEACHER_NOTE
 from tools.settings import Settings
 
 DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
 
-WEAK_TEACHER_NOTE = (
-    "The embedded teacher is a small model for tests and tiny machines: it runs offline "
-    "but is a weak teacher. Unset P2M_EMBEDDED_MODEL for the default Qwen2.5-Coder-1.5B, "
-    "or connect a stronger OpenAI-compatible endpoint: set OPENAI_BASE_URL, OPENAI_API_KEY "
-    "and P2M_MODEL."
-)
 STRONGER_NOTE = ("For faster generation and stronger data connect a hosted model: set "
                  "OPENAI_BASE_URL, OPENAI_API_KEY and P2M_MODEL.")
 
@@ -27,8 +22,6 @@ def weak_teacher(client) -> bool:
     """True when the teacher is an embedded model under 1B parameters (SmolLM2, the 0.5B)."""
     if not getattr(client, "embedded_hint", False):
         return False
-    from tools.llm.embedded_models import MODELS
-
     model = MODELS.get(str(getattr(client, "model_name", "")).lower())
     return model is not None and model.params_m < 1000
 
@@ -39,8 +32,6 @@ def teacher_note(client) -> str:
         return f"Teacher: {getattr(client, 'model_name', 'the configured endpoint')} (your endpoint)."
     if weak_teacher(client):
         return WEAK_TEACHER_NOTE
-    from tools.llm.embedded_models import MODELS
-
     model = MODELS.get(str(getattr(client, "model_name", "")).lower())
     what = model.title if model else str(getattr(client, "model_name", "a local GGUF model"))
     return (f"Teacher: the embedded {what}, served offline on this machine's CPU. "

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import functools
 import json
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ValidationError
 
-from tools.llm.client import LLMClient, Messages, normalize
 from tools.llm.errors import StructuredOutputError
+from tools.llm.messages import Messages, normalize
+
+if TYPE_CHECKING:  # the client calls into this module; a runtime import would be a circle
+    from tools.llm.client import LLMClient
 
 METHODS = ("json_schema", "function_calling", "json_mode")
 
