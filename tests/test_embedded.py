@@ -182,3 +182,23 @@ def test_watchdog_counts_requests_as_activity(monkeypatch):
     why = embedded_main.watch(1, None, idle_minutes=1.0, poll_s=20, clock=lambda: now[0], sleep=sleep)
     assert why == "idle for 1 minutes"
     assert now[0] == 100.0  # activity at t=40 reset the idle clock: stopped at 40 + 60
+
+
+def test_server_killed_mid_session_is_restarted_and_repeats_no_answered_call(settings):
+    """kill -9 of the embedded server between calls: the client starts a new one and goes on;
+    the call answered before the kill comes from the cache, not from the new server."""
+    import os
+    import signal
+
+    from tools.llm import LLMClient
+
+    client = LLMClient(settings)
+    first = client.chat([("user", "Say yes.")], purpose="test", max_tokens=4)
+    old = embedded.status(settings)
+    os.kill(int(old["pid"]), signal.SIGKILL)
+    second = client.chat([("user", "Say no.")], purpose="test", max_tokens=4)
+    new = embedded.status(settings)
+    assert isinstance(second, str) and new["pid"] != old["pid"]
+    assert client.usage["server_restarts"] == 1 and client.usage["errors"] == 0
+    assert client.chat([("user", "Say yes.")], purpose="test", max_tokens=4) == first
+    assert client.usage["cache_hits"] == 1 and client.usage["calls"] == 2

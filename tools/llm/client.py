@@ -135,6 +135,25 @@ class LLMClient:
             params["max_tokens"] = max_tokens
         return self._base_model.invoke(msgs, **params, **(bind or {}))
 
+    def _restart_embedded(self, error: Exception, used) -> bool:
+        """After a refused connection to the embedded server, start it again (once per death).
+
+        A server killed mid-round (out of memory, `kill`) would otherwise fail every
+        remaining request; answered requests are in the cache, so a restart repeats none.
+        """
+        import openai
+
+        if self._injected is not None or used is None or not used.embedded:
+            return False
+        if not isinstance(error, openai.APIConnectionError) or isinstance(error, openai.APITimeoutError):
+            return False
+        with self._lock:
+            if self._endpoint is used:  # the first thread to see this death resolves anew
+                self._endpoint, self._base_model = None, None
+                self.usage["server_restarts"] = self.usage.get("server_restarts", 0) + 1
+        _ = self.endpoint  # ensure_running replaces a dead server (file-locked: one start)
+        return True
+
     # -- calls ------------------------------------------------------------
     def chat(self, messages: Messages, *, purpose: str, temperature: float = 0.0,
              max_tokens: int = 256, seed: int | None = None, use_cache: bool = True) -> str:
@@ -160,9 +179,14 @@ class LLMClient:
             self._record(purpose, key, 0, 0, 0.0, cache_hit=True)
             return {**hit, "cache_hit": True}
         t0 = time.perf_counter()
+        pairs, used = [(m["role"], m["content"]) for m in msgs], self._endpoint
         try:
-            msg = self._send([(m["role"], m["content"]) for m in msgs], temperature, max_tokens,
-                             seed, bind)
+            try:
+                msg = self._send(pairs, temperature, max_tokens, seed, bind)
+            except Exception as e:  # noqa: BLE001 - re-raised unless the embedded server died
+                if not self._restart_embedded(e, used):
+                    raise
+                msg = self._send(pairs, temperature, max_tokens, seed, bind)
         except Exception as e:  # noqa: BLE001 - every failure becomes one clear LLMError
             if (cut := _cut_reply(e)) is not None:
                 msg = cut  # a reply cut at max_tokens is still a reply: callers validate it
