@@ -108,3 +108,22 @@ def test_the_web_chat_shows_the_pause_as_its_view_without_repeating_it():
     assert msgs[-1] == {"role": "assistant", "content": "Are these labels right? They are the teacher's."}
     state["messages"].append({"role": "assistant", "content": VERIFY["message"]})
     assert len(R.chat_messages(state, VERIFY)) == 2
+
+
+def test_the_terminal_prints_the_choices_as_a_hint_line_under_the_pause(monkeypatch):
+    import typer
+
+    from ui import cli_agent
+
+    class Turn:
+        interrupt = {"kind": "pick_data", "message": "Datasets I found: ...", "options": ["ag_news"]}
+        message = interrupt["message"]
+        session_id = "s1"
+
+    def no_input(*a, **k):  # the user closes the terminal at the prompt
+        raise EOFError
+
+    monkeypatch.setattr(cli_agent.typer, "prompt", no_input)
+    with cli_agent.console.capture() as cap, pytest.raises(typer.Exit):
+        cli_agent._converse(None, Turn, None)
+    assert "Reply: 1: ag_news | None (synthetic only); or several numbers, e.g. '1,2'" in cap.get()
