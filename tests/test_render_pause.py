@@ -36,7 +36,8 @@ def test_confirm_spec_shows_the_diff_as_a_block_and_approve_or_edit():
     assert view.choices == [Choice("Approve", "yes"), Choice("Edit", "change ", send=False)]
     assert hint_line(view) == "Reply: yes (Approve); or say what to change"
     assert R.reply_options({"kind": "confirm_spec", "message": "Approve?"}) == [("Approve", "yes")]
-    assert diff_block([]) == "" and diff_block(["training data: + a.csv"]) == "```diff\n+ training data: a.csv\n```"
+    assert diff_block([]) == ""
+    assert diff_block(["training data: + a.csv"]) == "```diff\n+ training data: a.csv\n```"
 
 
 def test_a_question_offers_its_suggested_answers_and_the_defaults_unless_blocking():
@@ -62,12 +63,15 @@ def test_picks_of_data_and_model_and_the_label_offer():
     data = pause_view({"kind": "pick_data", "message": "Datasets I found", "options": ["ag_news", "trec"]})
     assert [(c.label, c.reply) for c in data.choices] == [("1: ag_news", "1"), ("2: trec", "2"),
                                                           ("None (synthetic only)", "none")]
-    model = pause_view({"kind": "pick_model", "message": "Base models:\n1. a (bert)", "options": ["minilm", "smollm2"]})
+    model = pause_view({"kind": "pick_model", "message": "Base models:\n1. a (bert)",
+                        "options": ["minilm", "smollm2"]})
     assert [(c.label, c.reply) for c in model.choices] == [("1: minilm", "1"), ("2: smollm2", "2")]
     # a session checkpointed before payloads carried options: the numbered list is read
-    old = pause_view({"kind": "pick_model", "message": "Base models:\n1. smollm2-135m (llama, 135M)\n2. minilm (bert)"})
+    old = pause_view({"kind": "pick_model",
+                      "message": "Base models:\n1. smollm2-135m (llama, 135M)\n2. minilm (bert)"})
     assert [c.label for c in old.choices] == ["1: smollm2-135m", "2: minilm"]
-    offer = pause_view({"kind": "adopt_labels", "message": "ag_news has 4 labels", "options": ["use all 4", "keep my 2"]})
+    offer = pause_view({"kind": "adopt_labels", "message": "ag_news has 4 labels",
+                        "options": ["use all 4", "keep my 2"]})
     assert [(c.label, c.reply) for c in offer.choices] == [("use all 4", "use all 4"), ("keep my 2", "keep my 2")]
 
 
@@ -100,6 +104,15 @@ def test_verdict_reply_round_trips_through_the_agents_parser(picks, expected_rep
 def test_a_label_the_parser_cannot_read_is_sent_as_wrong_not_garbled():
     rows = [Row(1, "x", "a", ("a", "b, c"))]
     assert verdict_reply(rows, ["b, c"]) == "1 wrong"
+
+
+def test_a_label_ending_in_a_question_mark_is_not_taken_for_a_question():
+    from agent.human import is_question
+
+    rows = [Row(1, "x", "a", ("a", "unsure?"))]
+    reply = verdict_reply(rows, ["unsure?"])
+    shown = [Example(input="x", output="a", split="test", source="synthetic:1")]
+    assert not is_question(reply) and parse_verdicts(reply, shown, ["a", "unsure?"])[0][0].output == "unsure?"
 
 
 def test_the_web_chat_shows_the_pause_as_its_view_without_repeating_it():

@@ -129,6 +129,7 @@ def test_click_a_suggested_answer_then_check_labels_with_radios(server):
             assert [r.output for r in got] == ["technical"] + [it["label"] for it in items[2:]]
             assert got[0].params == {"teacher_label": "billing", "corrected": True}
             expect(page.locator("#p2m-pause")).to_be_hidden()
-            assert re.search(r"Recorded \d+ user-verified rows \(1 corrected\)", page.locator("#p2m-chat").inner_text())
+            chat = page.locator("#p2m-chat").inner_text()
+            assert re.search(r"Recorded \d+ user-verified rows \(1 corrected\)", chat)
         finally:
             browser.close()

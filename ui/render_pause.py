@@ -175,4 +175,6 @@ def verdict_reply(rows: list[Row], picks: dict[int, str | None] | list[str | Non
             continue
         # the parser reads a label up to ',' or ';': a label holding them can only be marked wrong
         parts.append(f"{r.i} wrong" if pick == WRONG or re.search(r"[,;\n]", pick) else f"{r.i}: {pick}")
-    return "; ".join(parts) if parts else "all correct"
+    reply = "; ".join(parts) if parts else "all correct"
+    # a reply ending in '?' is taken for a question (agent.human.is_question): close it
+    return reply + ";" if reply.endswith("?") else reply
