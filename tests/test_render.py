@@ -29,8 +29,8 @@ def test_chat_messages_from_state_with_export():
 def test_pending_question_is_appended_once_with_note():
     state = {"messages": [{"role": "user", "content": "task"}]}
     msgs = R.chat_messages(state, {"kind": "confirm_spec", "message": "Approve?", "note": "It is 3 labels."})
-    assert msgs[-1] == {"role": "assistant", "content": "It is 3 labels.\n\nApprove?",
-                        "options": [{"label": "Approve", "value": "yes"}]}
+    # the one-click answers are the page's pause panel now (ui.render_pause), not inline options
+    assert msgs[-1] == {"role": "assistant", "content": "It is 3 labels.\n\nApprove?"}
     state["messages"].append({"role": "assistant", "content": "Approve?"})
     assert len(R.chat_messages(state, {"kind": "confirm_spec", "message": "Approve?"})) == 2
 
@@ -86,7 +86,9 @@ def test_wrong_upload_type_is_refused(tmp_path):
 
 
 def test_reply_options_for_picks_and_progress_bars():
-    assert R.reply_options({"kind": "question", "message": "Which labels?"}) == []
+    assert R.reply_options({"kind": "question", "message": "Which labels?", "gap": "labels_unknown"}) == []
+    assert R.reply_options({"kind": "question", "message": "Examples?", "gap": "no_examples"}) == [
+        ("Use defaults", "default")]
     assert R.reply_options({"kind": "pick_data", "options": ["ag_news", "trec"]}) == [
         ("1: ag_news", "1"), ("2: trec", "2"), ("None (synthetic only)", "none")]
     msg = "Base models:\n1. smollm2-135m (llama, 135M params)\n2. minilm (bert, 22M params)\n\nReply"

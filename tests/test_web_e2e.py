@@ -145,8 +145,8 @@ def _drive(sync_api, url, demo, tmp_path):
             turn = demo.p2m_backend.load(sid)
             assert turn.state["data_files"][0].endswith("tickets.csv")
 
-            # approve in the reopened session (the Approve option under the question): the (scripted) loop runs to the results table
-            page2.locator("#p2m-chat button", has_text="Approve").last.click()  # one-click answer
+            # approve in the reopened session (the Approve button under the chat): the (scripted) loop runs to the results table
+            page2.locator("#p2m-pause button", has_text="Approve").click()  # one-click answer
             # mid-run (training waits on the gate): the clicking page streams the steps
             sync_api.expect(page2.locator("#p2m-chat")).to_contain_text("step 1/4")
             # reload mid-run: the new page follows the run live, then shows the end

@@ -17,6 +17,7 @@ from rich.markdown import Markdown
 
 from ui import render
 from ui.cli_errors import user_errors
+from ui.render_pause import hint_line, pause_view
 
 console = Console()
 sessions_app = typer.Typer(help="List, show and resume saved sessions.", no_args_is_help=True)
@@ -41,6 +42,9 @@ def _converse(sessions, turn, ctx) -> object:
     """Show each pause and read the user's reply until the graph ends."""
     while turn.interrupt is not None:
         console.print(Markdown(turn.message))
+        hint = hint_line(pause_view(turn.interrupt))  # the buttons other front ends show
+        if hint:
+            console.print(hint, style="dim", markup=False, highlight=False)
         try:
             reply = typer.prompt("you", default="", show_default=False)
         except (EOFError, typer.Abort):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from ui.render_pause import PauseView, pause_view
+
 MAX_MESSAGE_CHARS = 40_000
 TRUNCATION_NOTE = "\n\n[truncated: the message was longer than 40,000 characters]"
 
@@ -86,22 +88,12 @@ def progress_bar(done, total, width: int = 20) -> str:
 
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
-_NUMBERED = re.compile(r"^\s*(?:\|\s*)?(\d+)[.|]\s*(?:\|\s*)?([^\s|(]+)", re.MULTILINE)
 
 
 def reply_options(interrupt: dict | None) -> list[tuple[str, str]]:
-    """One-click answers for a pause: (label, reply text)."""
-    if not interrupt:
-        return []
-    kind = interrupt.get("kind")
-    if kind == "confirm_spec":
-        return [("Approve", "yes")]
-    if kind == "pick_data":
-        opts = [(f"{i}: {o}", str(i)) for i, o in enumerate(interrupt.get("options") or [], 1)]
-        return opts[:8] + [("None (synthetic only)", "none")]
-    if kind == "pick_model":
-        return [(f"{n}: {name}", n) for n, name in _NUMBERED.findall(interrupt.get("message", ""))][:8]
-    return []
+    """One-click answers for a pause: (label, reply text), from its view (ui.render_pause)."""
+    view = pause_view(interrupt)
+    return [(c.label, c.reply) for c in view.choices if c.send] if view else []
 
 
 def _done(title: str, body: str) -> dict:
@@ -175,7 +167,9 @@ def chat_messages(state: dict, interrupt: dict | None = None) -> list[dict]:
     """The conversation for a chat widget: [{"role", "content"}] from the checkpointed state.
 
     The pending question (the interrupt) is not in `messages` until answered, so
-    it is appended at the end; results and export get their tables/paths.
+    it is appended at the end, as its view's markdown (a spec diff as a diff block; the
+    choices and verify rows are the page's buttons and radios); results and export get
+    their tables/paths.
     """
     out: list[dict] = []
     for m in state.get("messages") or []:
@@ -183,17 +177,12 @@ def chat_messages(state: dict, interrupt: dict | None = None) -> list[dict]:
         content, _ = truncate(str(m.get("content", "")))
         out.append({"role": role, "content": content})
     if interrupt:
-        note = interrupt.get("note")
-        text = (f"{note}\n\n" if note else "") + str(interrupt.get("message", ""))
-        content, _ = truncate(text)
+        view = pause_view(interrupt)
         # ask_user puts the question into messages only once answered; don't repeat it
-        if out and out[-1]["role"] == "assistant" and out[-1]["content"] == content:
+        if out and out[-1]["role"] == "assistant" and out[-1]["content"] in (
+                truncate(view.text)[0], truncate(view.body)[0]):
             out.pop()
-        msg = {"role": "assistant", "content": content}
-        opts = reply_options(interrupt)
-        if opts:
-            msg["options"] = [{"label": label, "value": value} for label, value in opts]
-        out.append(msg)
+        out.append({"role": "assistant", "content": truncate(view.body)[0]})
     if state.get("export_path") and not any(state["export_path"] in m["content"] for m in out):
         out.append({"role": "assistant", "content": f"Exported to `{state['export_path']}`"})
     if state.get("error") and not interrupt and not any("error" in m["content"].lower() for m in out[-1:]):
@@ -233,6 +222,9 @@ def status_line(turn_state: dict, interrupt: dict | None, done: bool) -> str:
 
 APPROVE = "p2m_approve"  # Slack action ids of the buttons below
 PICK = "p2m_pick_"  # + index; value "session|reply"
+EDIT = "p2m_edit"  # confirm_spec's Edit: a hint to type the change in the thread
+VERIFY = "p2m_verify_"  # + row number: the label select of a verify row
+SEND_LABELS = "p2m_send_labels"  # value "session|": the selects as the verify reply
 SECTION_LIMIT = 2900  # Block Kit section text is capped at 3000 characters
 
 
@@ -251,21 +243,64 @@ def reply_payload(turn, session_id: str) -> tuple[str, list[dict]]:
     if turn.state.get("export_path"):
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": f"Exported to `{turn.state['export_path']}`"}]})
-    if turn.interrupt and turn.interrupt.get("kind") == "confirm_spec":
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "action_id": APPROVE, "style": "primary", "value": session_id,
-             "text": {"type": "plain_text", "text": "Approve spec"}}]})
-    elif turn.interrupt:
-        opts = reply_options(turn.interrupt)
-        if opts:
-            blocks.append({"type": "actions", "elements": [
-                {"type": "button", "action_id": f"{PICK}{i}", "value": f"{session_id}|{value}",
-                 "text": {"type": "plain_text", "text": label[:70]}}
-                for i, (label, value) in enumerate(opts)]})
+    view = pause_view(turn.interrupt)
+    if view:
+        body = view.body.replace("```diff\n", "```\n")  # Slack's code blocks take no language
+        blocks[0]["text"]["text"] = body[:SECTION_LIMIT]
+        blocks += pause_blocks(view, session_id)
     blocks.append({"type": "context", "elements": [
         {"type": "mrkdwn", "text": f"session `{session_id}` · reply in this thread · "
                                    f"`p2m chat --session {session_id}`"}]})
     return text, blocks
+
+
+def _plain(text: str, limit: int = 75) -> dict:
+    """A plain_text object (Slack caps button and option texts at 75 characters)."""
+    return {"type": "plain_text", "text": text if len(text) <= limit else text[:limit - 3] + "..."}
+
+
+def _option(text: str, value: str) -> dict:
+    return {"text": _plain(text), "value": value[:150]}
+
+
+def pause_blocks(view: PauseView, session_id: str) -> list[dict]:
+    """A pause as Block Kit: a section with a label select per verify row, then the buttons."""
+    blocks: list[dict] = []
+    for r in view.rows[:40]:  # 50 blocks per message
+        opts = [_option(shown, value) for shown, value in r.options()]
+        opts = opts[:99] + ([opts[-1]] if len(opts) > 99 else [])  # 100 options; keep 'wrong'
+        blocks.append({"type": "section", "block_id": f"p2m_row_{r.i}",
+                       "text": {"type": "mrkdwn", "text": f"*{r.i}.* {' '.join(r.input.split())[:500]}"},
+                       "accessory": {"type": "static_select", "action_id": f"{VERIFY}{r.i}",
+                                     "options": opts, "initial_option": opts[0]}})
+    buttons = []
+    if view.rows:
+        buttons.append({"type": "button", "action_id": SEND_LABELS, "style": "primary",
+                        "value": f"{session_id}|", "text": _plain("Send these labels")})
+    for i, c in enumerate(view.choices[:20]):
+        if view.kind == "confirm_spec" and c.reply == "yes":  # the one button older messages carry
+            buttons.append({"type": "button", "action_id": APPROVE, "style": "primary",
+                            "value": session_id, "text": _plain("Approve spec")})
+        elif not c.send:
+            buttons.append({"type": "button", "action_id": EDIT, "value": f"{session_id}|",
+                            "text": _plain(c.label)})
+        else:
+            buttons.append({"type": "button", "action_id": f"{PICK}{i}", "value": f"{session_id}|{c.reply}",
+                            "text": _plain(c.label)})
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"p2m_pause_{view.kind}", "elements": buttons})
+    return blocks
+
+
+def slack_picks(body: dict) -> dict[int, str]:
+    """The verify selects of a block_actions payload (its `state.values`): row number -> label."""
+    picks: dict[int, str] = {}
+    for actions in ((body.get("state") or {}).get("values") or {}).values():
+        for action_id, value in (actions or {}).items():
+            chosen = (value or {}).get("selected_option") or {}
+            if action_id.startswith(VERIFY) and action_id[len(VERIFY):].isdigit() and chosen.get("value"):
+                picks[int(action_id[len(VERIFY):])] = str(chosen["value"])
+    return picks
 
 
 def slack_status(payload_message: dict) -> str:

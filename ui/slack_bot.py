@@ -9,7 +9,9 @@ One Slack thread is one session (id derived from channel + thread ts, so
 `p2m chat --session ID` resumes it in a terminal). Mention the bot or DM it to
 start; replies in the thread continue. Listeners only validate and hand the
 work to a background thread, so Slack gets its ack at once; progress edits one
-status message; the spec approval is a button. An event Slack delivers twice
+status message; a pause comes with its choices as buttons (a label select per
+row when the teacher's labels are checked), and a press is answered as the same
+text a reply in the thread would be (ui/render_pause.py). An event Slack delivers twice
 (a retry carries the same event_id) runs once. The HTTP endpoint's guards (body
 size, signature before parsing, replays) are in ui/slack_http.py.
 """
@@ -24,7 +26,18 @@ import time
 import uuid
 
 from ui import render as R
-from ui.render import APPROVE, PICK, SECTION_LIMIT, clean_text, reply_payload  # noqa: F401 - the bot's API
+from ui.render import (  # noqa: F401 - the bot's API
+    APPROVE,
+    EDIT,
+    PICK,
+    SECTION_LIMIT,
+    SEND_LABELS,
+    VERIFY,
+    clean_text,
+    reply_payload,
+    slack_picks,
+)
+from ui.render_pause import pause_view, verdict_reply
 from ui.slack_http import Deliveries
 
 log = logging.getLogger("p2m.slack")
@@ -129,6 +142,34 @@ class SlackBot:
             ack()
             value = str((body.get("actions") or [{}])[0].get("value") or "")
             self._button(body, value.partition("|")[2] or "")
+
+        @app.action(re.compile(f"^{VERIFY}\\d+$"))
+        def on_select(ack):
+            ack()  # a label picked in a row: read from the message's state at 'Send these labels'
+
+        @app.action(SEND_LABELS)
+        def on_send_labels(ack, body):
+            ack()
+            self._send_labels(body)
+
+        @app.action(EDIT)
+        def on_edit(ack, body):
+            ack()
+            message = body.get("message") or {}
+            self._call("chat.postEphemeral", channel=(body.get("channel") or {}).get("id"),
+                       user=(body.get("user") or {}).get("id", ""),
+                       thread_ts=message.get("thread_ts") or message.get("ts"),
+                       text="Reply in this thread with what to change, e.g. 'the labels are a, b "
+                            "and c', 'drop b', 'aim for 90%', 'budget: 50 calls'.")
+
+    def _send_labels(self, body: dict) -> None:
+        """'Send these labels': the row selects as the verify reply a user would type."""
+        sid = str((body.get("actions") or [{}])[0].get("value") or "").partition("|")[0]
+        view = pause_view(self.sessions.state(sid).interrupt) if self.sessions.exists(sid) else None
+        if view is None or not view.rows:
+            log.warning("p2m slack: labels sent for %s, which is not checking labels; ignored", sid)
+            return
+        self._button(body, verdict_reply(view.rows, slack_picks(body)))
 
     def _button(self, body: dict, reply: str) -> None:
         """A button press: only in its own thread's session, only by a participant."""

@@ -10,6 +10,8 @@ or a server restart shows the same conversation.
 `WebChat` is the page: its layout (`build`) and one named method per event,
 after smolagents' `GradioUI`. The sessions behind it are `ui.web_backend`;
 what is shown is rendered by `ui.render`; the ASGI guards are `ui.web_guard`.
+A pause shows under the chat as buttons (and a radio per row when labels are
+checked) from `ui.render_pause`; a click sends the reply a user would type.
 """
 
 import queue
@@ -19,6 +21,7 @@ import uuid
 import gradio as gr
 
 from ui import render as R
+from ui import render_pause as RP
 from ui.web_backend import (  # noqa: F401 - re-exported: ui.web is the web front end's API
     DATA_SUFFIXES,
     DEFAULT_UPLOAD_MB,
@@ -33,6 +36,8 @@ from ui.web_backend import (  # noqa: F401 - re-exported: ui.web is the web fron
 INTRO = ("Describe the task as you would prompt an LLM, with a few examples, e.g. *Classify "
          "support tickets as billing, technical or other. 'I was charged twice' -> billing*. "
          "Optionally upload your own labeled CSV/JSONL first.")
+MAX_CHOICES = 10  # quick-reply buttons under the chat (a pause offers at most 9 today)
+MAX_ROWS = 8  # one radio per row shown at verify_labels (agent.nodes.verify.SHOW)
 SET_URL = ("(sid) => { const u = new URL(window.location.href); "
            "if (sid) { u.searchParams.set('session', sid); } else { u.searchParams.delete('session'); } "
            "window.history.replaceState(null, '', u.toString()); return []; }")
@@ -72,6 +77,28 @@ class WebChat:
         df["round"] = df["round"].map(lambda r: f"round {r}")  # categorical axis, no 1.000000
         return (gr.update(value=path, visible=bool(path)),
                 gr.update(value=df, visible=bool(series)))
+
+    def pause_panel(self, sid: str):
+        """The pause under the chat: its view (kept in a State), the buttons, one radio per row.
+
+        Hidden while a turn runs: the pause it shows is being answered.
+        """
+        turn = self.backend.load(sid) if sid and not self.backend.lock(sid).locked() else None
+        return self.pause_updates(RP.pause_view(turn.interrupt) if turn else None)
+
+    @staticmethod
+    def pause_updates(view) -> list:
+        """Updates for [view state, panel, *buttons, *radios, 'Send these labels'] from a PauseView."""
+        choices = view.choices[:MAX_CHOICES] if view else []
+        rows = view.rows[:MAX_ROWS] if view else []
+        chips = [gr.update(visible=True, value=c.label, variant="primary" if i == 0 else "secondary")
+                 for i, c in enumerate(choices)]
+        chips += [gr.update(visible=False)] * (MAX_CHOICES - len(chips))
+        radios = [gr.update(visible=True, choices=r.options(), value=r.label,
+                            label=f"{r.i}. {' '.join(r.input.split())[:200]}") for r in rows]
+        radios += [gr.update(visible=False, value=None)] * (MAX_ROWS - len(radios))
+        return [view, gr.update(visible=bool(choices or rows)), *chips, *radios,
+                gr.update(visible=bool(rows))]
 
     def choices(self):
         """The saved-sessions dropdown, refreshed."""
@@ -173,12 +200,30 @@ class WebChat:
         return keep, keep, keep, False, keep, keep
 
     @staticmethod
-    def pick_option(evt: gr.SelectData):
-        """A one-click answer (Approve, a dataset number...): its reply text."""
-        value = evt.value
-        if isinstance(value, dict):
-            value = value.get("value") or value.get("label")
-        return str(value or ""), True
+    def pause_click(evt: gr.EventData):
+        """Which control of the pause panel was clicked (its elem_id); the panel hides meanwhile."""
+        return True, gr.update(visible=False), str(getattr(evt.target, "elem_id", "") or "")
+
+    def on_pause(self, view, target, *rest):
+        """A click in the pause panel: the same reply as typed, through `on_send`.
+
+        A quick-reply button sends its reply (Edit only starts the text in the input box);
+        'Send these labels' sends the radios as the verify reply the agent parses.
+        """
+        radios, (files, sid, history) = rest[:MAX_ROWS], rest[MAX_ROWS:]
+        unchanged = (sid, sid, history, gr.update(), gr.update(), gr.update(), gr.update())
+        i = int(target.rsplit("-", 1)[1]) if target.startswith("p2m-choice-") else -1
+        if view is not None and target == "p2m-send-labels":
+            text = RP.verdict_reply(view.rows[:MAX_ROWS], list(radios))
+        elif view is not None and 0 <= i < len(view.choices):
+            text = view.choices[i].reply
+            if not view.choices[i].send:  # Edit: the user finishes the text and sends it
+                yield (*unchanged[:3], gr.update(value=text), *unchanged[4:])
+                return
+        else:
+            yield unchanged
+            return
+        yield from self.on_send(text, files, sid, history)
 
     def on_open(self, choice):
         """Open the session picked in the panel."""
@@ -194,7 +239,7 @@ class WebChat:
 
     @staticmethod
     def streaming_on():
-        return True
+        return True, gr.update(visible=False)  # the pause panel hides while its answer runs
 
     @staticmethod
     def streaming_off():
@@ -207,7 +252,8 @@ class WebChat:
             browser_sid = gr.BrowserState("", storage_key="p2m_session_id")
             sid = gr.State("")
             streaming = gr.State(False)
-            picked = gr.State("")
+            view = gr.State(None)  # the PauseView the pause panel shows
+            clicked = gr.State("")  # the elem_id of the panel's control clicked last
             was_running = gr.State(False)
             timer = gr.Timer(2.0)
             gr.Markdown("## p2m: a task description in, a small model out\n" + INTRO)
@@ -215,6 +261,14 @@ class WebChat:
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(label="Conversation", height=520, elem_id="p2m-chat",
                                          feedback_options=None)
+                    with gr.Column(visible=False, elem_id="p2m-pause") as pause_box:
+                        with gr.Row(elem_id="p2m-choices"):
+                            chips = [gr.Button("", visible=False, size="sm", elem_id=f"p2m-choice-{i}")
+                                     for i in range(MAX_CHOICES)]
+                        radios = [gr.Radio(choices=[], visible=False, elem_id=f"p2m-row-{i}")
+                                  for i in range(MAX_ROWS)]
+                        send_labels = gr.Button("Send these labels", visible=False, variant="primary",
+                                                elem_id="p2m-send-labels")
                     with gr.Row():
                         msg = gr.Textbox(placeholder="Describe the task, or answer the question above",
                                          show_label=False, scale=5, elem_id="p2m-input", lines=2)
@@ -245,24 +299,29 @@ class WebChat:
             # API names (on_send, on_send_1, extras_4, ...): keep it.
             outs = [sid, browser_sid, chatbot, msg, results, label, picker]
             panel = [sid, browser_sid, chatbot, results, label]
+            pause = [view, pause_box, *chips, *radios, send_labels]
 
             def finish(dep):
                 return dep.then(None, inputs=[browser_sid], js=SET_URL) \
-                    .then(self.extras, [sid], [export_file, chart])
+                    .then(self.extras, [sid], [export_file, chart]) \
+                    .then(self.pause_panel, [sid], pause)
 
             finish(demo.load(self.on_load, inputs=[browser_sid], outputs=panel + [picker]))
             for ev in (send.click, msg.submit):
-                finish(ev(self.streaming_on, outputs=[streaming])
+                finish(ev(self.streaming_on, outputs=[streaming, pause_box])
                        .then(self.on_send, inputs=[msg, upload, sid, chatbot], outputs=outs)
                        .then(self.streaming_off, outputs=[streaming]))
-            finish(chatbot.option_select(self.pick_option, outputs=[picked, streaming])
-                   .then(self.on_send, inputs=[picked, upload, sid, chatbot], outputs=outs)
+            clicks = [c.click for c in chips] + [send_labels.click]
+            finish(gr.on(clicks, self.pause_click, outputs=[streaming, pause_box, clicked])
+                   .then(self.on_pause, inputs=[view, clicked, *radios, upload, sid, chatbot], outputs=outs)
                    .then(self.streaming_off, outputs=[streaming]))
             timer.tick(self.poll, inputs=[sid, streaming, was_running],
                        outputs=[chatbot, results, label, was_running, export_file, chart],
                        show_progress="hidden")
             finish(open_btn.click(self.on_open, inputs=[picker], outputs=panel))
             refresh.click(self.choices, outputs=[picker])
+            # a page that followed a run live shows its pause once the run ends
+            was_running.change(self.pause_panel, [sid], pause, show_progress="hidden")
             finish(new_btn.click(self.on_new, outputs=panel))
         demo.p2m_backend = self.backend
         return demo

@@ -19,7 +19,7 @@ from langgraph.types import Command
 from agent import prompts
 from agent.context import AgentContext
 from agent.gaps import BLOCKING, Gap, code_gaps
-from agent.human import MAX_QUESTIONS, apply_reply, ask_user, diff_text
+from agent.human import MAX_QUESTIONS, apply_reply, ask_user, diff_text, is_approval
 from agent.state import AgentState, say
 from tools.contracts import TaskSpec
 from tools.llm import LLMError, weak_teacher
@@ -94,6 +94,8 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> Command:
     update = {"messages": notes, "questions_asked": asked + 1, "pending_question": "",
               "asked_gaps": (state.get("asked_gaps") or []) + [gap.kind],
               "answered": (state.get("answered") or []) + [f"{gap.question} -> {reply}"]}
+    if is_approval(reply):  # "default", "ok" (the front ends' "Use defaults"): nothing to fold in
+        return Command(goto="clarify", update=update)
     # an answer that states a rule (label boundaries, a contradiction) is no edit: no model call
     reader = None if gap.kind in _FOLD_INTO_INSTRUCTION else ctx.client
     new, diff, ignored, files = apply_reply(spec, reply, reader, question=gap.question, gap=gap.kind)

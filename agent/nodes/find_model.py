@@ -26,8 +26,8 @@ def find_model(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
              for i, c in enumerate(res.candidates[:6], 1)]
     default = str(res.candidates.index(usable[0]) + 1)
     reply, msgs = ask_user({"kind": "pick_model", "message": "Base models:\n" + "\n".join(lines)
-                            + f"\n\nReply with a number (default {default})."}, state, ctx,
-                           default=default)
+                            + f"\n\nReply with a number (default {default}).",
+                            "options": [c.id for c in res.candidates[:6]]}, state, ctx, default=default)
     idx = int(reply) - 1 if reply.strip().isdigit() else int(default) - 1
     chosen = res.candidates[idx] if 0 <= idx < len(res.candidates) else usable[0]
     if not chosen.reachable:
