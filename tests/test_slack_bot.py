@@ -7,7 +7,6 @@ Requests are signed in the test (v0 HMAC) and sent over HTTP to bolt's
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -19,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from agent.context import Sizes
 from tests.fakes.chat import FakeChatModel
+from tests.fakes.serving import slack_served
 from tests.fakes.slack_api import BOT_ID, BOT_USER, FakeSlackAPI
 from ui import slack_bot as S
 
@@ -58,16 +58,8 @@ def slack():
     bot = S.SlackBot(bot_token="xoxb-test", signing_secret=SECRET, api_url=api.url,
                      chat_model=FakeChatModel(queue=[PROPOSAL] * 50), sizes=Sizes.tiny(),
                      overrides=scripted_data_plane())
-    server = S.http_server(bot, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
-    try:
+    with slack_served(api, bot) as url:
         yield api, bot, url
-    finally:
-        bot.wait_idle(30)
-        server.shutdown()
-        server.server_close()
-        api.stop()
 
 
 def post(url: str, body: str, content_type: str, *, secret: str = SECRET, ts: int | None = None,

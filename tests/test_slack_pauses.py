@@ -8,13 +8,13 @@ the real node's, over held-out synthetic rows the scripted generator writes.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 
 import pytest
 
 from agent.context import Sizes
 from tests.fakes.chat import FakeChatModel
+from tests.fakes.serving import slack_served
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.test_slack_bot import CHANNEL, PROPOSAL, SECRET, TASK, THREAD, event, mention, post, thread_posts
 from tools.contracts import Example
@@ -49,15 +49,8 @@ def slack():
     bot = S.SlackBot(bot_token="xoxb-test", signing_secret=SECRET, api_url=api.url,
                      chat_model=FakeChatModel(queue=[PROPOSAL] * 50), sizes=Sizes.tiny(),
                      overrides=data_plane())
-    server = S.http_server(bot, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield api, bot, f"http://127.0.0.1:{server.server_address[1]}/slack/events"
-    finally:
-        bot.wait_idle(30)
-        server.shutdown()
-        server.server_close()
-        api.stop()
+    with slack_served(api, bot) as url:
+        yield api, bot, url
 
 
 def press(url: str, actions: list[dict], *, state: dict | None = None, user: str = "U1") -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from agent.context import Sizes
 from tests.fakes.chat import FakeChatModel
+from tests.fakes.serving import launched
 
 CHROMIUM = os.environ.get("P2M_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -28,12 +28,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"{CHROMIUM} missing: apt-get install -y chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def scripted_data_plane(export_dir: Path, gate: threading.Event) -> dict:
@@ -70,14 +64,8 @@ def server(tmp_path):
     demo = build_app(chat_model=FakeChatModel(queue=[PROPOSAL] * 50), sizes=Sizes.tiny(),
                      overrides=scripted_data_plane(tmp_path / "export", gate))
     demo.p2m_gate = gate
-    demo.queue()
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, share=False, prevent_thread_lock=True,
-                quiet=True, ssr_mode=False)
-    try:
-        yield f"http://127.0.0.1:{port}/", demo
-    finally:
-        demo.close()
+    with launched(demo) as url:
+        yield url, demo
 
 
 def test_chat_reload_and_reopen_in_chromium(server, tmp_path):

@@ -14,7 +14,8 @@ import pytest
 
 from agent.context import Sizes
 from tests.fakes.chat import FakeChatModel
-from tests.test_web_e2e import ARGS, ARTIFACTS, CHROMIUM, PROPOSAL, free_port
+from tests.fakes.serving import launched
+from tests.test_web_e2e import ARGS, ARTIFACTS, CHROMIUM, PROPOSAL
 from tools.contracts import Example
 
 # a label and also an explanation: the contradiction gap, asked with "only the label" to click
@@ -56,14 +57,8 @@ def server(tmp_path):
 
     demo = build_app(chat_model=FakeChatModel(queue=[PROPOSAL] * 50), sizes=Sizes.tiny(),
                      overrides=data_plane(tmp_path / "export"))
-    demo.queue()
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, share=False, prevent_thread_lock=True,
-                quiet=True, ssr_mode=False)
-    try:
-        yield f"http://127.0.0.1:{port}/", demo
-    finally:
-        demo.close()
+    with launched(demo) as url:
+        yield url, demo
 
 
 def replies(turn) -> list[str]:
