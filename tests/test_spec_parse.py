@@ -68,3 +68,11 @@ def test_words_inside_demonstrations_do_not_decide_kind_or_labels():
     spec = parse_description(text)
     assert spec.kind == "extraction" and spec.labels == []
     assert [d.output for d in spec.demonstrations] == ["the red team", "Paris"]
+
+
+@pytest.mark.parametrize("text", [
+    "Classify support tickets as billing, technical or other and also explain why.",
+    "Classify support tickets as billing, technical or other, and then explain why.",
+    "Classify support tickets as billing, technical or other and give a reason."])
+def test_an_instruction_after_the_label_list_is_not_a_label(text):
+    assert parse_description(text).labels == ["billing", "technical", "other"]

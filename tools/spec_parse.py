@@ -31,6 +31,10 @@ _CUE_LIST = re.compile(
     r"(?:\s+are|\s*[:：])|"
     r"\b(?:for example|for instance|such as|e\.g\.,?|including|like)\s)"
     r"\s*(?P<list>[^.;:\n]+)")
+# "... or other and also explain why": a second instruction after the list is not a label
+_AFTER_LIST = re.compile(
+    r"(?i),?\s+(?:and\s+)?(?:also|then)\s+\w.*$|,?\s+and\s+(?:explain|give|provide|return|write|"
+    r"add|say|tell|include|output|describe|justify|rate|score|summari[sz]e|translate)\b.*$")
 _COLON_LIST = re.compile(r"[:：]\s*(?P<list>[^.;:\n]+,[^.;:\n]+)")
 _EXEMPLIFIED = re.compile(r"(?i)\b(for example|for instance|such as|e\.g\.|including|among others)\b|"
                           r"(?:,|\s)\s*(?:…|\.\.\.|etc\.?|and so on|and more)\s*(?=[.;:\n)]|$)")
@@ -90,21 +94,25 @@ def split_labels(text: str) -> list[str]:
     return labels
 
 
+def _listed(m: re.Match) -> list[str]:
+    return split_labels(_AFTER_LIST.sub("", m["list"]))
+
+
 def find_labels(text: str) -> list[str]:
     """Labels named in a list like "as billing, technical or other" or "intents: a, b, c"."""
     m = _LABEL_LIST.search(text)
     if m:
-        labels = split_labels(m["list"])
+        labels = _listed(m)
         if len(labels) >= 2:
             return labels
     m = _CUE_LIST.search(text)
     if m:
-        labels = split_labels(m["list"])
+        labels = _listed(m)
         if len(labels) >= 2:
             return labels
     m = _COLON_LIST.search(text)  # "Label the reviews: positive, negative, neutral"
     if m and _CLASSIFY.search(text[:m.start()] or ""):
-        labels = split_labels(m["list"])
+        labels = _listed(m)
         if len(labels) >= 3 and all(len(x.split()) <= 3 for x in labels):
             return labels
     return []
