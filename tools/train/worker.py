@@ -131,6 +131,10 @@ def run(cfg: TrainConfig) -> dict:
     try:
         method, train, val, labels, report = prepare(cfg)
         base = qa.resolve_qa_base(cfg.base_model) if method == "qa_span" else resolve_base(cfg.kind, cfg.base_model)
+        if method == "qa_span" and cfg.base_model and canonical_id(base) != canonical_id(cfg.base_model) \
+                and str(base) != cfg.base_model:  # said, not silent: the chosen model was not used
+            report.setdefault("notes", []).append(f"base {canonical_id(cfg.base_model) or cfg.base_model} is not "
+                                                  f"an encoder: the span head went on {canonical_id(base)}")
         result.update(method=method, base_model=str(base), base_model_id=canonical_id(base),
                       data=report, labels=labels)
 
