@@ -109,7 +109,8 @@ def test_em_and_f1_use_squad_normalisation_and_the_best_gold():
 def test_evaluation_reads_every_gold_answer_of_a_row():
     from tools.evaluate.evaluation import _rows
 
-    inputs, golds = _rows([{"input": "q", "output": "A", "answers": ["A", "the A", "A"]}, {"input": "r", "output": "B"}])
+    rows = [{"input": "q", "output": "A", "answers": ["A", "the A", "A"]}, {"input": "r", "output": "B"}]
+    inputs, golds = _rows(rows)
     assert golds == [["A", "the A"], "B"]
 
 

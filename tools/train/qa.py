@@ -229,7 +229,8 @@ def train_qa(cfg: TrainConfig, base: Path, train: list[dict], val: list[dict], b
     return {"learning_rate": lr, "epochs": round(seen / max(1, len(train_ds)), 3), "train_seconds": secs,
             "global_step": trainer.state.global_step, "stop_reason": hf.stop_reason(trainer, budget),
             "precision": "bf16" if bf16 else "fp32", "plan": {**plan, "replans": extra[0].changes if extra else []},
-            "max_length": max_length, "stride": stride, "windows_train": len(train_ds), "windows_validation": len(val_ds),
+            "max_length": max_length, "stride": stride, "windows_train": len(train_ds),
+            "windows_validation": len(val_ds),
             "inference_max_length": cap, "rows_per_second": round(seen / secs, 1) if secs else None,
             "validation": {"exact_match": final.get("eval_exact_match"), "f1": final.get("eval_f1")},
             "best_checkpoint": trainer.state.best_model_checkpoint}
