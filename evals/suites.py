@@ -208,7 +208,10 @@ def run_one(task: str, mode: str, home: Path, work: Path, *, tiny: bool = False,
     spec = TaskSpec.model_validate(st["spec"])
     rows = test[: (test_limit or t.test_limit) if tiny is False else 40]
     t1 = time.monotonic()
-    result = evaluate(spec, best["model_path"], [{"input": r["input"], "output": r["output"]} for r in rows],
+    # SQuAD rows list every acceptable answer: scored best-of, as the official script does
+    scored = [{"input": r["input"], "output": r["output"], **({"answers": r["answers"]} if r.get("answers") else {})}
+              for r in rows]
+    result = evaluate(spec, best["model_path"], scored,
                       run_id=f"suite-{task}-{mode}", client=ctx.client,
                       teacher_limit=(teacher_limit or t.teacher_limit) if not tiny else 10,
                       base_model=best.get("base_model") or "")

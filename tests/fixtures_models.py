@@ -91,7 +91,8 @@ def train_tiny(tmp: Path, method: str, base: Path, rows: list[dict], **kw) -> di
     from tools.train.worker import run
 
     tmp = Path(tmp)
-    kind = "classification" if method in ("encoder_finetune", "frozen_lr", "auto") else "generation"
+    kind = ("classification" if method in ("encoder_finetune", "frozen_lr", "auto") else
+            "extraction" if method == "qa_span" else "generation")
     write_rows(tmp / "train.jsonl", rows)
     opts = dict(epochs=8, batch_size=8, learning_rate=5e-3 if kind == "classification" else 3e-3,
                 early_stopping_patience=20, record_to_store=False)

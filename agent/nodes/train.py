@@ -46,7 +46,7 @@ def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         return {**say(f"Training failed: {result.get('error') or 'no model was written'}", "error"),
                 "error": "train_failed"}
     return {"messages": [{"role": "assistant", "kind": "train", "content":
-                          f"Trained {model.get('id', 'the base model')} on {len(rows)} examples "
+                          f"Trained {result.get('base_model_id') or model.get('id', 'the base model')} on {len(rows)} examples "
                           f"({result.get('method', cfg.method)}, {result.get('wall_seconds', 0):.0f} s)."}],
             "last_run": {"run_id": cfg.run_id, "model_path": result.get("model_path"),
                          "train_seconds": result.get("wall_seconds", 0.0),

@@ -14,9 +14,15 @@ from tools.train.record import record
 log = logging.getLogger(__name__)
 
 
-def _rows(test) -> tuple[list[str], list[str]]:
+def _rows(test) -> tuple[list[str], list]:
+    """(inputs, golds): a row's gold is its output, or all of its `answers` when it lists several
+    acceptable ones (SQuAD), which the metrics score best-of."""
     rows = [r if isinstance(r, dict) else {"input": r.input, "output": r.output} for r in test]
-    return [str(r["input"]) for r in rows], [str(r["output"]).strip() for r in rows]
+    golds = []
+    for r in rows:
+        answers = [str(a).strip() for a in r.get("answers") or [] if str(a).strip()]
+        golds.append(list(dict.fromkeys(answers)) if answers else str(r["output"]).strip())
+    return [str(r["input"]) for r in rows], golds
 
 
 def folder_mb(path: str | Path) -> float:
@@ -79,10 +85,10 @@ def evaluate(spec: TaskSpec, model_path: str | Path, test, *, run_id: str, clien
 
     known = stu_labels(model_path)
     if kind == "classification":
-        fails = errors.by_confusion(inputs, golds, preds, known)
+        fails = errors.by_confusion(inputs, metrics.first_gold(golds), preds, known)
     else:
-        ok = [metrics.exact_match(p or "", g) == 1.0 for p, g in zip(preds, golds)]
-        fails = errors.by_cluster(inputs, golds, preds, ok, seed=seed)
+        ok = [metrics.best_over(metrics.exact_match, p or "", g) == 1.0 for p, g in zip(preds, golds)]
+        fails = errors.by_cluster(inputs, metrics.first_gold(golds), preds, ok, seed=seed)
     result = RunResult(run_id=run_id, model_path=str(model_path), base_model=base_model or "",
                        hyperparameters=hyperparameters or {}, metrics=result_metrics, scores=scores,
                        failures=fails, train_seconds=train_seconds, size_mb=round(folder_mb(model_path), 1))

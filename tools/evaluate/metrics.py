@@ -2,6 +2,8 @@
 
 classification: accuracy, macro-F1 (over the gold labels present), per-label F1
 extraction:     SQuAD-normalised exact match and token F1
+A gold may be one string or a list of acceptable answers (SQuAD rows carry several):
+exact match and token F1 then take the best over them, as SQuAD's official script does.
 generation:     chrF++ (sacrebleu CHRF(word_order=2)) and exact match
 numbers:        numeric match when every gold output is a number
 """
@@ -44,6 +46,23 @@ def token_f1(pred: str, gold: str) -> float:
         return 0.0
     prec, rec = common / len(p), common / len(g)
     return 2 * prec * rec / (prec + rec)
+
+
+def gold_list(gold) -> list[str]:
+    """The acceptable answers of one gold (a string, or a non-empty list of strings)."""
+    if isinstance(gold, (list, tuple)):
+        return [str(g) for g in gold] or [""]
+    return [str(gold)]
+
+
+def first_gold(golds) -> list[str]:
+    """The first acceptable answer of each gold (what single-reference metrics use)."""
+    return [gold_list(g)[0] for g in golds]
+
+
+def best_over(fn, pred: str, gold) -> float:
+    """fn(pred, g) maximised over the gold's acceptable answers."""
+    return max(fn(pred, g) for g in gold_list(gold))
 
 
 def parse_number(s: str) -> float | None:
@@ -129,19 +148,22 @@ def unit_value(name: str, value: float) -> float:
     return value / SCALE.get(name, 1.0)
 
 
-def compute(kind: str, preds: list[str | None], golds: list[str], seed: int = 0) -> dict[str, MetricValue]:
-    """All metrics for a task kind; None predictions (unparseable) count as wrong."""
+def compute(kind: str, preds: list[str | None], golds: list, seed: int = 0) -> dict[str, MetricValue]:
+    """All metrics for a task kind; None predictions (unparseable) count as wrong.
+
+    golds: one per prediction, a string or a list of acceptable answers (gold_list)."""
     if len(preds) != len(golds):
         raise ValueError(f"{len(preds)} predictions for {len(golds)} gold outputs")
     if kind == "classification":
-        return classification(preds, golds, seed)
+        return classification(preds, first_gold(golds), seed)
     texts = [p or "" for p in preds]
-    out = {"exact_match": _mean_metric(np.array([exact_match(p, g) for p, g in zip(texts, golds)]), seed)}
+    out = {"exact_match": _mean_metric(np.array([best_over(exact_match, p, g) for p, g in zip(texts, golds)]),
+                                       seed)}
     if kind == "extraction":
-        out["token_f1"] = _mean_metric(np.array([token_f1(p, g) for p, g in zip(texts, golds)]), seed)
+        out["token_f1"] = _mean_metric(np.array([best_over(token_f1, p, g) for p, g in zip(texts, golds)]), seed)
     else:
-        out["chrf"] = chrf(texts, golds, seed)
-    if is_numeric_task(golds):
+        out["chrf"] = chrf(texts, first_gold(golds), seed)
+    if is_numeric_task(first_gold(golds)):
         out["numeric_match"] = _mean_metric(
-            np.array([numeric_match(p, g) for p, g in zip(texts, golds)]), seed)
+            np.array([best_over(numeric_match, p, g) for p, g in zip(texts, golds)]), seed)
     return out

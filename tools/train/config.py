@@ -8,6 +8,9 @@ that is hard to beat on tiny data. SmolLM2 LoRA needs a learning rate near 1e-3.
 Classification with method "auto" fits both encoder candidates in one budget
 (frozen embeddings + logistic regression first, then the fine-tune with what is
 left) and keeps the one that wins on validation (tools/train/choose.py).
+Extraction with method "auto" trains `qa_span` (an encoder with a span head,
+tools/train/qa.py) when the rows are answers copied from their input's context,
+else the causal LM.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Method = Literal["auto", "encoder_finetune", "frozen_lr", "causal_full", "causal_lora"]
+Method = Literal["auto", "encoder_finetune", "frozen_lr", "causal_full", "causal_lora", "qa_span"]
 Precision = Literal["auto", "fp32", "bf16"]
 
 # Below this many training rows a full fine-tune of the encoder is noisy and no
@@ -100,21 +103,27 @@ class TrainConfig(BaseModel):
             raise SystemExit(f"run config {path} is not valid: {e}")
 
 
-def choose_method(kind: str, n_train: int, n_labels: int = 0) -> str:
+def choose_method(kind: str, n_train: int, n_labels: int = 0, span_shaped: bool = False) -> str:
     """The default trainer for a task kind and data size.
 
     classification: full encoder fine-tune (reaches TREC >= 0.95 in minutes)
     unless the data is tiny, where a linear probe on frozen embeddings is steadier.
-    text-to-text: full fine-tune of the small causal LM (LoRA is the option).
+    extraction whose rows are spans of their context (qa.is_span_shaped): an encoder
+    with a span head. Other text-to-text: full fine-tune of the small causal LM
+    (LoRA is the option).
     """
     if kind == "classification":
         return "frozen_lr" if n_train < SMALL_DATA_ROWS else "encoder_finetune"
+    if kind == "extraction" and span_shaped:
+        return "qa_span"
     return "causal_full"
 
 
 def default_epochs(method: str, n_train: int) -> float:
     """Epochs by data size: small sets need many passes (early stopping ends them), large
     ones get what the time budget pays for (the schedule is planned to end inside it)."""
+    if method == "qa_span":  # windows of long contexts: each pass costs more than a classifier's
+        return 6.0 if n_train < 1000 else (3.0 if n_train < 5000 else 2.0)
     if method == "encoder_finetune":
         if n_train < 1000:
             return 10.0
@@ -131,6 +140,8 @@ def default_learning_rate(method: str, n_labels: int = 0, n_train: int = 0,
     Encoders: many labels need about 2e-4 (5e-5 under-trains them); small sets, and
     large ones of which the budget pays for less than one pass (`epochs` < 1), take few
     steps and get 1e-4; base-size encoders (hidden >= 768) half of that."""
+    if method == "qa_span":  # a fresh span head on a small encoder: the encoder's rates, fewer labels to learn
+        method = "encoder_finetune"
     if method == "encoder_finetune":
         few_steps = 0 < n_train < 1000 or (epochs is not None and epochs < 1)
         lr = 2e-4 if n_labels > MANY_LABELS else (1e-4 if few_steps else 5e-5)

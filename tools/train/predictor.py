@@ -11,10 +11,12 @@ the code that was measured. It imports only torch, transformers and safetensors.
     model = load("path/to/folder")
     model.predict(["some text"])               # -> ["LOC"]
 
-The folder's `p2m_model.json` says which of three formats it holds:
+The folder's `p2m_model.json` says which of four formats it holds:
 sequence-classification (encoder + classification head), embedding-linear
 (encoder, mean pooling, L2 norm, then a linear head in head.safetensors),
-causal-lm (a small chat LM prompted with the task instruction).
+causal-lm (a small chat LM prompted with the task instruction), question-answering
+(encoder + span head: the answer is copied from the input's context; an input is
+"Question: ... Context: ..." or "Context: ...\nQuestion: ...").
 
 An encoder export may also carry an ONNX copy (`runtime.onnx` in p2m_model.json:
 model.onnx or the int8 model.int8.onnx) that passed the export's accuracy check
@@ -27,12 +29,78 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # 2-core boxes stall without it
 FORMAT_FILE = "p2m_model.json"
 FALLBACK_TEMPLATE = "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
+_QUESTION = re.compile(r"(?i)(?:^|(?<=\s))(?:question|query)\s*:\s*")
+_CONTEXT = re.compile(r"(?i)(?:^|(?<=\s))(?:context|passage|paragraph|article|document)\s*:\s*")
+
+
+def split_question_context(text: str) -> tuple[str, str, int] | None:
+    """(question, context, where the context starts in text) of a QA input, or None.
+
+    Both orders are read: "Question: Q Context: C" (Prompt2Model, the suites) and
+    "Context: C\nQuestion: Q" (the Hub column mapping). The context keeps its exact
+    characters, so an answer's char span in it maps back to the input."""
+    q, c = _QUESTION.search(text), _CONTEXT.search(text)
+    if not q or not c:
+        return None
+    if q.start() < c.start():  # question first: the context runs to the end
+        question, start, end = text[q.end():c.start()], c.end(), len(text)
+    else:  # context first: the last question marker ends it
+        q = list(_QUESTION.finditer(text, c.end()))[-1]
+        question, start, end = text[q.end():], c.end(), q.start()
+    context = text[start:end].rstrip()
+    question = question.strip()
+    return (question, context, start) if question and context.strip() else None
+
+
+def qa_windows(tokenizer, questions: list[str], contexts: list[str], max_length: int, stride: int,
+               question_tokens: int, padding: bool = False):
+    """Question + context windows (the context split with overlap `stride`), with char offsets.
+
+    Questions are cut to `question_tokens` first: a long one would leave no room for context."""
+    cut = []
+    for q in questions:
+        enc = tokenizer(q, add_special_tokens=False, return_offsets_mapping=True)
+        cut.append(q if len(enc["input_ids"]) <= question_tokens else q[:enc["offset_mapping"][question_tokens - 1][1]])
+    return tokenizer(cut, contexts, truncation="only_second", max_length=max_length, stride=stride,
+                     return_overflowing_tokens=True, return_offsets_mapping=True, padding=padding)
+
+
+def best_span(start_logits, end_logits, offsets, n_best: int = 20, max_answer_tokens: int = 30):
+    """(score, start_char, end_char) of the best answer in one window, or None.
+
+    offsets: per token a (start, end) char span in the context, None outside the context.
+    The n_best highest starts and ends are paired; an end before its start, a span
+    longer than max_answer_tokens, or a token outside the context is skipped."""
+    import numpy as np
+
+    start_logits, end_logits = np.asarray(start_logits), np.asarray(end_logits)
+    n = min(len(offsets), len(start_logits))
+    starts = np.argsort(start_logits[:n])[::-1][:n_best]
+    ends = np.argsort(end_logits[:n])[::-1][:n_best]
+    best = None
+    for s in starts:
+        if offsets[s] is None:
+            continue
+        for e in ends:
+            if offsets[e] is None or e < s or e - s + 1 > max_answer_tokens:
+                continue
+            score = float(start_logits[s] + end_logits[e])
+            if best is None or score > best[0]:
+                best = (score, offsets[s][0], offsets[e][1])
+    return best
+
+
+def context_offsets(enc, i: int) -> list:
+    """Window i's char offsets, None for tokens that are not context (question, specials, pad)."""
+    seq = enc.sequence_ids(i)
+    return [o if seq[k] == 1 else None for k, o in enumerate(enc["offset_mapping"][i])]
 
 
 def render_prompt(tokenizer, instruction: str, text: str) -> str:
@@ -82,6 +150,8 @@ class Predictor:
             from transformers import AutoModel as Auto
 
             self.head = load_file(str(self.folder / "head.safetensors"))
+        elif self.format == "question-answering":
+            from transformers import AutoModelForQuestionAnswering as Auto
         elif self.format == "causal-lm":
             from transformers import AutoModelForCausalLM as Auto
 
@@ -116,6 +186,8 @@ class Predictor:
 
         if self.format == "causal-lm":
             return self._generate(texts)
+        if self.format == "question-answering":
+            return self._spans(texts)
         if self.session is not None:
             return self._onnx_batch(texts)
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
@@ -141,6 +213,26 @@ class Predictor:
                                       do_sample=False, pad_token_id=self.tokenizer.pad_token_id)
         new = gen[:, enc["input_ids"].shape[1]:]
         return [s.strip() for s in self.tokenizer.batch_decode(new, skip_special_tokens=True)]
+
+    def _spans(self, texts: list[str]) -> list[str]:
+        """The best span of each input's context over all its windows (n-best start x end)."""
+        import torch
+
+        parts = [split_question_context(t) or (t, t, 0) for t in texts]  # no markers: search the whole input
+        m = self.meta
+        enc = qa_windows(self.tokenizer, [p[0] for p in parts], [p[1] for p in parts], self.max_length,
+                         int(m.get("stride", 128)), int(m.get("question_tokens", 64)), padding=True)
+        feed = {k: torch.tensor(enc[k]).to(self.device) for k in ("input_ids", "attention_mask", "token_type_ids")
+                if k in enc}
+        with torch.inference_mode():
+            out = self.model(**feed)
+        best: dict[int, tuple] = {}
+        for i, ex in enumerate(enc["overflow_to_sample_mapping"]):
+            cand = best_span(out.start_logits[i].float().cpu().numpy(), out.end_logits[i].float().cpu().numpy(),
+                             context_offsets(enc, i), max_answer_tokens=int(m.get("max_answer_tokens", 30)))
+            if cand and (ex not in best or cand[0] > best[ex][0]):
+                best[ex] = cand
+        return [parts[j][1][best[j][1]:best[j][2]].strip() if j in best else "" for j in range(len(texts))]
 
     def _prompt(self, text: str, new_tokens: int) -> str:
         """The chat prompt for one input, its input's tail cut if the whole would not fit the

@@ -32,6 +32,7 @@ from tools.train.data import (
     read_rows,
     split_validation,
 )
+from tools.train import qa
 from tools.train.record import open_store, record
 
 
@@ -70,20 +71,24 @@ def prepare(cfg: TrainConfig) -> tuple[str, list, list, list, dict]:
     """Read and check the data; returns (method, train, val, labels, report)."""
     rows = read_rows(cfg.train_path)
     labels = list(cfg.labels)
+    method = cfg.method
     if cfg.kind == "classification":
         labels, report, rows = check_classification(rows, labels)
     else:
         report = check_text(rows)
         rows = [r for r in rows if r["output"].strip()]
+        if cfg.kind == "extraction" and method in ("auto", "qa_span"):
+            method, rows = _span_rows(method, rows, report)
     if cfg.validation_path:
         train, val = rows, read_rows(cfg.validation_path)
+        if method == "qa_span":
+            val = [{"input": e["input"], "output": e["output"]} for e in qa.span_examples(val)[0]]
     else:
         train, val = split_validation(rows, cfg.validation_fraction, cfg.max_validation_rows,
                                       cfg.seed, stratify=cfg.kind == "classification")
         report["validation"] = "carved from train" if val is not train else "train rows (under 10 rows)"
     if cfg.kind == "classification":
         val = [r for r in val if r["output"].strip() in labels]
-    method = cfg.method
     if method == "auto" and cfg.kind != "classification":
         method = choose_method(cfg.kind, len(train), len(labels))
     # classification "auto": both candidates are fitted and the validation winner kept (choose.py)
@@ -91,8 +96,28 @@ def prepare(cfg: TrainConfig) -> tuple[str, list, list, list, dict]:
         raise DataError(f"method {method} is for text-to-text tasks, not classification")
     if cfg.kind != "classification" and method in ("encoder_finetune", "frozen_lr"):
         raise DataError(f"method {method} needs a classification task")
+    if method == "qa_span" and cfg.kind != "extraction":
+        raise DataError("method qa_span needs an extraction task (answers copied from the input)")
     report.update(n_train=len(train), n_validation=len(val))
     return method, train, val, labels, report
+
+
+def _span_rows(method: str, rows: list[dict], report: dict) -> tuple[str, list[dict]]:
+    """Extraction: qa_span when the rows are spans of their context (asked for, or "auto" and
+    enough of them are), keeping only those rows; the rejects are counted in the report."""
+    kept, span = qa.span_examples(rows)
+    report.update({k: v for k, v in span.items() if k != "notes"})
+    if method == "auto":
+        method = choose_method("extraction", len(rows), 0, span_shaped=qa.is_span_shaped(span))
+    if method != "qa_span":
+        report["notes"] = [f"not span-shaped ({span['span_rows']} of {len(rows)} rows are answers copied "
+                           "from a 'Question: ... Context: ...' input): trained the causal LM"]
+        return method, rows
+    if not kept:
+        raise DataError(f"method qa_span: no row is a span of its context ({span['span_rejected']}); an input "
+                        "needs 'Question: ... Context: ...' and an answer copied from the context")
+    report["notes"] = span.get("notes", [])
+    return "qa_span", [{"input": e["input"], "output": e["output"]} for e in kept]
 
 
 def run(cfg: TrainConfig) -> dict:
@@ -105,7 +130,11 @@ def run(cfg: TrainConfig) -> dict:
     t0 = time.monotonic()
     try:
         method, train, val, labels, report = prepare(cfg)
-        base = resolve_base(cfg.kind, cfg.base_model)
+        base = qa.resolve_qa_base(cfg.base_model) if method == "qa_span" else resolve_base(cfg.kind, cfg.base_model)
+        if method == "qa_span" and cfg.base_model and canonical_id(base) != canonical_id(cfg.base_model) \
+                and str(base) != cfg.base_model:  # said, not silent: the chosen model was not used
+            report.setdefault("notes", []).append(f"base {canonical_id(cfg.base_model) or cfg.base_model} is not "
+                                                  f"an encoder: the span head went on {canonical_id(base)}")
         result.update(method=method, base_model=str(base), base_model_id=canonical_id(base),
                       data=report, labels=labels)
 
@@ -118,6 +147,8 @@ def run(cfg: TrainConfig) -> dict:
                 return encoder.frozen_lr(cfg, base, train, val, labels, store)
             if method == "encoder_finetune":
                 return encoder.finetune(cfg, base, train, val, labels, bs, store)
+            if method == "qa_span":
+                return qa.train_qa(cfg, base, train, val, bs, store)
             return causal.train_causal(cfg, base, train, val, bs, store, lora=method == "causal_lora")
 
         def retry(bs, e):
