@@ -49,3 +49,32 @@ def test_the_round_volume_comes_from_the_time_and_call_budget():
     broke = plan_round(long, sizes, client, round_=1, used={**none_used, "llm_calls": 400})
     assert broke.n == 0 and broke.max_calls == 0
     assert not fake.calls
+
+
+def test_a_classifier_keeps_for_training_what_its_data_needs_not_the_whole_train_budget():
+    from agent.budget import training_minutes
+
+    client, _ = client_with(lambda p: AssertionError("no calls"), embedded=True)
+    sizes = Sizes(train_minutes=10, teacher_eval_rows=40)
+    none_used = {"minutes": 0.0, "llm_calls": 0, "tokens": 0}
+    spec = SPAM.model_copy(update={"budget": Budget(max_minutes=20, max_rounds=1)})
+    plan = plan_round(spec, sizes, client, round_=1, used=none_used)
+    kept = plan.reserved["training_min"]
+    assert kept < 10 and abs(kept - training_minutes(plan.n)) < 0.1  # sized for this round's rows
+    # the whole train budget reserved would leave generation 10 - kept minutes less
+    full = (20 - 10 - plan.reserved["evaluation_min"] - plan.reserved["export_min"]) * 60
+    assert plan.max_seconds > full + 60
+    # a big retrieved set needs the whole budget: nothing is taken from training
+    assert plan_round(spec, sizes, client, round_=1, used=none_used,
+                      retrieved_rows=20_000).reserved["training_min"] == 10
+
+
+def test_training_gets_what_the_session_has_left_after_evaluation_and_export():
+    from agent.budget import evaluation_minutes, training_budget
+
+    sizes = Sizes(train_minutes=10, teacher_eval_rows=40)
+    spec = SPAM.model_copy(update={"budget": Budget(max_minutes=20, max_rounds=1)})
+    assert training_budget(spec, sizes, {"minutes": 2.0}) == 10
+    left = 20 - 15.0 - evaluation_minutes(sizes) - 1.0
+    assert training_budget(spec, sizes, {"minutes": 15.0}) == round(left, 2)
+    assert training_budget(spec, sizes, {"minutes": 19.9}) == 1.0

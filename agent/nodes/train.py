@@ -7,6 +7,7 @@ from pathlib import Path
 
 from langgraph.runtime import Runtime
 
+from agent.budget import spent, training_budget
 from agent.context import AgentContext
 from agent.data_files import SessionData
 from agent.state import AgentState, say
@@ -34,7 +35,8 @@ def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                       labels=spec.labels, instruction=spec.instruction,
                       epochs=3.0 * over["epochs_factor"] if "epochs_factor" in over else None,
                       metric=spec.metric,  # None epochs: set by data size; metric picks the classifier
-                      time_budget_minutes=ctx.sizes.train_minutes, session_id=sid)
+                      time_budget_minutes=training_budget(spec, ctx.sizes, spent(
+                          ctx.store, sid, state.get("started_at"))), session_id=sid)
     if cfg.result_path.exists():  # finished before a crash: don't train twice
         result = json.loads(cfg.result_path.read_text())
     else:
