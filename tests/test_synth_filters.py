@@ -134,3 +134,13 @@ def test_text_to_text_outputs_must_keep_the_demonstrated_form():
     assert rules == {"python": True}
     assert F.check_format(rules, "df.to_dict(") == "output is not valid Python (it does not parse)"
     assert F.output_rules(SPEC) == {}  # classification: the label filter does this job
+
+
+def test_an_input_that_carries_a_label_as_a_tag_is_rejected():
+    spec = TaskSpec(instruction="Classify questions by answer type.", kind="classification",
+                    labels=["ABBR", "DESC", "HUM", "LOC"])
+    verdict, _ = F.check_label(spec, "HUM", "What is the capital of France? (LOC)")
+    assert verdict == "input carries the label 'LOC' as a tag"
+    assert F.check_label(spec, "ABBR", "What does NASA [abbr] stand for?")[0].startswith("input carries")
+    assert F.check_label(spec, "HUM", "Who wrote it (the first book)?") == (F.PASS, "HUM")
+    assert F.check_label(spec, "LOC", "What is the capital of France?") == (F.PASS, "LOC")

@@ -48,7 +48,18 @@ def check_label(spec: TaskSpec, output: str, text: str = "") -> tuple[str, str]:
         return f"label {output[:40]!r} is not one of {spec.labels}", output
     if (echo := canonical_label(spec, text)) is not None:
         return f"input is only the label name {echo!r}", lab
+    if (tag := _label_tag(spec, text)) is not None:
+        return f"input carries the label {tag!r} as a tag", lab
     return PASS, lab
+
+
+def _label_tag(spec: TaskSpec, text: str) -> str | None:
+    """A label written into the input as a tag ("What is the capital of France? (LOC)", "[spam]"):
+    the teacher leaked its answer, often a different one than it labelled the row with."""
+    for m in re.finditer(r"[(\[]\s*([^()\[\]]{1,40}?)\s*[)\]]", text):
+        if (lab := canonical_label(spec, m.group(1))) is not None:
+            return lab
+    return None
 
 
 def length_bounds(spec: TaskSpec, config: SynthConfig) -> tuple[int, int]:
