@@ -28,11 +28,16 @@ def proposal(kind="classification", labels=(), input_format="", output_format=""
                        "output_format": output_format, "language": language})
 
 
-def converse(tmp_path, description, intake_reply, replies, queue=(), autopilot=False):
-    """Run the conversation; returns (pauses [(kind, message)], final turn, fake)."""
+def converse(tmp_path, description, intake_reply, replies, queue=(), autopilot=False, embedded=False):
+    """Run the conversation; returns (pauses [(kind, message)], final turn, fake).
+    `embedded`: the fake stands in for the embedded default teacher (Qwen 1.5B)."""
     fake = FakeChatModel(responses={intake_messages(description)[-1][1]: intake_reply},
                          queue=list(queue))
     sessions, ctx = make(tmp_path, fake, Script(), autopilot=autopilot)
+    if embedded:
+        from tools.llm.factory import Endpoint
+
+        ctx.client._endpoint = Endpoint("injected://", "qwen2.5-coder-1.5b-instruct", embedded=True)
     turn = sessions.start(description, ctx)
     pauses = []
     for reply in replies:
@@ -159,6 +164,18 @@ def test_the_models_question_about_label_boundaries_is_asked(tmp_path):
     assert turn.interrupt["kind"] == "confirm_spec"
 
 
+def test_the_embedded_models_untyped_question_is_not_asked_but_an_endpoints_is(tmp_path):
+    d = "Classify product reviews as positive or negative. 'Broke after a day' -> negative"
+    ask = json.dumps({"action": "ask", "gap": "other",
+                      "question": "What is the purpose of the 'examples' field in the specification?"})
+    pauses, turn, _ = converse(tmp_path / "e", d, proposal(labels=["positive", "negative"]), [],
+                               queue=[ask], embedded=True)
+    assert not pauses and turn.interrupt["kind"] == "confirm_spec"
+    pauses, _, _ = converse(tmp_path / "r", d, proposal(labels=["positive", "negative"]), ["no"],
+                            queue=[ask, PROCEED])
+    assert questions(pauses) == ["What is the purpose of the 'examples' field in the specification?"]
+
+
 def test_a_model_question_about_what_the_spec_states_is_not_asked(tmp_path):
     d = "Classify sentences as formal or informal. 'hey wassup' -> informal; 'Dear Sir' -> formal"
     ask = json.dumps({"action": "ask", "gap": "labels_unknown", "question": "Which labels?"})
@@ -169,7 +186,7 @@ def test_a_model_question_about_what_the_spec_states_is_not_asked(tmp_path):
 def test_at_most_three_questions_then_defaults(tmp_path):
     d = "Classify sentences as formal or informal. 'hey wassup' -> informal"
     asks = [json.dumps({"action": "ask", "gap": g, "question": f"Question {i}?"})
-            for i, g in enumerate(["label_boundaries", "other", "contradiction", "no_examples"], 1)]
+            for i, g in enumerate(["label_boundaries", "contradiction", "labels_exemplified", "no_examples"], 1)]
     pauses, turn, _ = converse(tmp_path, d, proposal(labels=["formal", "informal"]),
                                ["a", "b", "c"], queue=asks)
     assert questions(pauses) == ["Question 1?", "Question 2?", "Question 3?"]

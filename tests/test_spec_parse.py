@@ -76,3 +76,10 @@ def test_words_inside_demonstrations_do_not_decide_kind_or_labels():
     "Classify support tickets as billing, technical or other and give a reason."])
 def test_an_instruction_after_the_label_list_is_not_a_label(text):
     assert parse_description(text).labels == ["billing", "technical", "other"]
+
+
+def test_the_noun_before_for_example_names_the_set_not_a_label():
+    s = parse_description("Tag each chat message with one of our 12 intents, for example refund, "
+                          "cancel_order and track_package.")
+    assert s.labels == ["refund", "cancel_order", "track_package"]
+    assert s.labels_exemplified and s.label_count == 12

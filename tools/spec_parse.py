@@ -83,6 +83,8 @@ def split_labels(text: str) -> list[str]:
     more than four words are not labels; duplicates (case-insensitive) are dropped.
     """
     text = re.sub(r"(?i)(?:,|\s)\s*(?:…|\.\.\.|etc\.?|and so on|and more)\s*$", "", text.strip())
+    # "our 12 intents, for example a, b and c": what comes before the cue names the set
+    text = re.sub(r"(?i)^[^,]*?,?\s*\b(?:for example|for instance|such as|e\.g\.,?|including)\s+", "", text)
     parts = re.split(r"\s*,\s*|\s*;\s*|\s+or\s+|\s+and\s+|\s*/\s*|\n\s*[-*•]?\s*", text)
     labels: list[str] = []
     for p in parts:

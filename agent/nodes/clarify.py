@@ -47,6 +47,10 @@ def _model_gap(spec: TaskSpec, state: AgentState, ctx, hints: list[Gap]) -> Gap 
     if d.action != "ask" or not d.question.strip():
         return None
     kind = d.gap or "other"
+    if kind == "other" and getattr(ctx.client, "embedded_hint", False):
+        # measured (evals/conversation.py): the embedded 1.5B model's untyped questions were
+        # about the spec's own fields or repeated an answered one; typed gaps stay checkable
+        return None
     stated = {"labels_unknown": len(spec.labels) >= 2 and not spec.labels_exemplified,
               "no_examples": bool(spec.demonstrations),
               "output_undefined": bool(spec.demonstrations) or spec.kind == "classification"}
