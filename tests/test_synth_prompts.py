@@ -114,3 +114,26 @@ def test_label_choice_balances_and_counts_planned_requests():
     assert pick_label(["a", "b"], {"a": 30, "b": 6}, {"b": 2}, 0.5, 6, 0) == "b"
     assert pick_label(["a", "b"], {"a": 30, "b": 6}, {"b": 5}, 1.0, 6, 0) == "a"
     assert pick_label([], {}, {}, 1.0, 6, 3) is None
+
+
+def _spec_with_lengths(*words: int) -> TaskSpec:
+    return TaskSpec(instruction="Classify a news article by topic.", kind="classification", labels=["a", "b"],
+                    demonstrations=[Demonstration(input=" ".join(["w"] * n), output="a") for n in words])
+
+
+def test_input_lengths_follow_the_demonstrations():
+    # 40-word articles get article-length hints, never "a few words"; 5-10 word queries get short ones
+    assert prompts.input_lengths(_spec_with_lengths(38, 45, 33, 52)) == (
+        "about 25 words", "about 35 words", "about 40 words", "about 50 words", "about 70 words")
+    assert prompts.input_lengths(_spec_with_lengths(7, 9, 11, 10)) == (
+        "about 5 words", "about 7 words", "about 10 words", "about 11 words", "about 15 words")
+    # capped by the schema's maxLength (600 chars ~ 100 words), generic without 2 demonstrations
+    assert prompts.input_lengths(_spec_with_lengths(200, 300), max_chars=600)[-1] == "about 100 words"
+    assert prompts.input_lengths(BARE) == prompts.LENGTHS
+
+
+def test_planned_items_use_the_demonstrations_lengths():
+    spec = _spec_with_lengths(38, 45, 33, 52)
+    req = plan_generate(spec, SynthConfig(), fallback_attributes(spec), round=1, index=0, n_requests=4, label="a")
+    assert req.items and all(it["length"] in prompts.input_lengths(spec) for it in req.items)
+    assert "length: about " in req.messages[1][1]

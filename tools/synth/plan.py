@@ -59,10 +59,10 @@ def pick_label(labels: list[str], accepted: dict[str, int], planned: dict[str, i
     return min(labels[start:] + labels[:start], key=lambda lab: score[lab])
 
 
-def _items(rng: random.Random, topics: list[str], styles: list[str], k: int) -> list[dict]:
+def _items(rng: random.Random, topics: list[str], styles: list[str], k: int,
+           lengths: tuple[str, ...] = prompts.LENGTHS) -> list[dict]:
     picked = rng.sample(topics, k) if len(topics) >= k else [rng.choice(topics) for _ in range(k)]
-    return [{"topic": t, "style": rng.choice(styles), "length": rng.choice(prompts.LENGTHS)}
-            for t in picked]
+    return [{"topic": t, "style": rng.choice(styles), "length": rng.choice(lengths)} for t in picked]
 
 
 def demo_pairs(spec: TaskSpec, config: SynthConfig, rng: random.Random) -> list[tuple[str, str]]:
@@ -78,7 +78,8 @@ def plan_generate(spec: TaskSpec, config: SynthConfig, grid: AttributeGrid, *, r
     """The request for generation `index` of `round`, asking for k items of `label`."""
     rng = rng_for("synth", round, index)
     topics = [t for t in grid.for_label(label) if t not in retired] or grid.for_label(label)
-    items = _items(rng, topics, grid.styles, config.items_per_request)
+    items = _items(rng, topics, grid.styles, config.items_per_request,
+                   prompts.input_lengths(spec, config.max_input_chars))
     pairs = demo_pairs(spec, config, rng_for("demos", round))
     as_label = label if spec.kind == "classification" else None
     messages = prompts.render_generate(spec, pairs, items, as_label)

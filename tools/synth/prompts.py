@@ -56,6 +56,28 @@ FALLBACK_TOPICS = ("everyday life", "work and business", "technology", "health",
                    "science", "news and politics")
 FALLBACK_STYLES = ("plain and neutral", "casual", "formal", "emotional")
 LENGTHS = ("a few words", "one short sentence", "one sentence", "two or three sentences")
+CHARS_PER_WORD = 6  # English average with the space: turns the schema's maxLength into words
+
+
+def input_lengths(spec: TaskSpec, max_chars: int = 600) -> tuple[str, ...]:
+    """Length hints for requested inputs, spread over the demonstrations' own lengths.
+
+    Inputs as long as the user's examples are what the student will see: a task whose
+    examples are 40-word news paragraphs should not be taught with "a few words" items,
+    nor a task of 5-word queries with paragraphs. Hints go from a bit under the shortest
+    demonstration to a bit over the longest (capped by the schema's maxLength); with
+    fewer than 2 demonstrations the generic LENGTHS are used."""
+    words = sorted(len(d.input.split()) for d in spec.demonstrations if d.input.strip())
+    if len(words) < 2:
+        return LENGTHS
+    cap = max(3, max_chars // CHARS_PER_WORD)
+    points = (0.7 * words[0], words[0], words[len(words) // 2], words[-1], 1.3 * words[-1])
+    return tuple(f"about {n} words" for n in sorted({_round_words(min(cap, x)) for x in points}))
+
+
+def _round_words(x: float) -> int:
+    n = max(2, round(x))
+    return n if n < 12 else 5 * round(n / 5) if n < 40 else 10 * round(n / 10)
 
 
 def labels_line(spec: TaskSpec) -> str:
