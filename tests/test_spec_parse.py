@@ -2,7 +2,7 @@
 
 import pytest
 
-from tools.spec_parse import find_labels, merge_parse, parse_description
+from tools.spec_parse import find_labels, merge_parse, parse_description, spans_or_text
 
 TREC = ("Classify questions by the type of answer they expect: ABBR (abbreviation), DESC "
         "(description), ENTY (entity), HUM (human), LOC (location) or NUM (numeric value). "
@@ -83,3 +83,21 @@ def test_the_noun_before_for_example_names_the_set_not_a_label():
                           "cancel_order and track_package.")
     assert s.labels == ["refund", "cancel_order", "track_package"]
     assert s.labels_exemplified and s.label_count == 12
+
+
+def test_a_qa_description_whose_examples_lack_a_context_is_text_to_text():
+    text = ("Answer the question by extracting the answer. Examples: 'What is the capital of France?' -> "
+            "Paris; 'Who wrote Hamlet?' -> William Shakespeare")
+    draft = parse_description(text)
+    assert draft.kind == "extraction"
+    spec, notes = spans_or_text(draft)
+    assert spec.kind == "generation" and spec.metric == "chrf"
+    assert "no context" in spec.output_format and "2 of 2 examples' answers are not in their input" in notes[0]
+
+
+def test_a_qa_description_with_contexts_stays_extraction():
+    text = ("Answer the question by copying the answer span from the context. Examples: "
+            "'Question: Where was it held? Context: It was held in Paris.' -> Paris; "
+            "'Question: Who won? Context: The red team won the final.' -> The red team")
+    spec, notes = spans_or_text(parse_description(text))
+    assert spec.kind == "extraction" and spec.metric == "exact_match" and notes == []

@@ -211,3 +211,22 @@ def merge_parse(draft: TaskSpec, proposal: dict, text: str) -> tuple[TaskSpec, l
     spec.metric = ""
     spec.model_post_init(None)
     return spec, notes
+
+
+def spans_or_text(spec: TaskSpec) -> tuple[TaskSpec, list[str]]:
+    """An extraction task whose examples' answers are not copied from their inputs is
+    text-to-text: there is no context to take a span from ("What is the capital of France?"
+    -> Paris). The spec then says so in its output format, and the returned note says why;
+    a span student could never be trained on such rows."""
+    demos = [d for d in spec.demonstrations if d.output.strip()]
+    if spec.kind != "extraction" or not demos:
+        return spec, []
+    inside = sum(" ".join(d.output.lower().split()) in " ".join(d.input.lower().split()) for d in demos)
+    if inside * 2 > len(demos):
+        return spec, []
+    spec = spec.model_copy(update={"kind": "generation", "metric": "", "labels": [],
+                                   "output_format": "the answer, written out (the examples give no "
+                                                    "context to copy it from)"})
+    spec.model_post_init(None)
+    return spec, [f"treated as text-to-text: {len(demos) - inside} of {len(demos)} examples' answers are "
+                  "not in their input, so there is no context to copy a span from"]

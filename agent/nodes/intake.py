@@ -11,7 +11,7 @@ from agent.context import AgentContext
 from agent.state import AgentState, say
 from tools.llm import LLMError
 from tools.spec_edit import LANGUAGES, check_spec
-from tools.spec_parse import merge_parse, parse_description
+from tools.spec_parse import merge_parse, parse_description, spans_or_text
 
 
 def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
@@ -35,6 +35,8 @@ def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     except LLMError as e:
         spec = draft
         notes.append(f"the model's parse failed, kept the text reading ({e})")
+    spec, span_notes = spans_or_text(spec)
+    notes += span_notes
     spec, refused = check_spec(spec, text)
     notes += refused
     if state.get("budget"):  # limits given on the command line or in the UI
