@@ -203,3 +203,36 @@ def test_progress_and_run_are_recorded_in_the_store(tmp_path, bert):
     assert kinds.get("train_progress") == n_lines  # every streamed event is also in the store
     [run] = store.query("select id, status, session_id from runs")
     assert run == {"id": "t-encoder_finetune", "status": "completed", "session_id": "s1"}
+
+
+def test_causal_generation_stops_at_the_stop_strings_the_training_outputs_end_with(llama):
+    from tools.train.causal import stop_strings
+    from tools.train.predictor import Predictor, _cut
+
+    assert stop_strings([{"output": "x = 1"}, {"output": "2024-01-02"}]) == ["\n"]
+    assert stop_strings([{"output": "line one\nline two"}]) == []
+    assert _cut("x = 1\nprint(x)", ["\n"]) == "x = 1"
+
+    def decoded_steps(meta: dict) -> int:
+        p = Predictor(llama, meta={"format": "causal-lm", "instruction": "Echo.", "max_new_tokens": 40, **meta})
+        real, seen = p.model.generate, []
+        p.model.generate = lambda **kw: seen.append(out := real(**kw)) or out
+        p.predict(["where is the capital city"])
+        return seen[0].shape[1] - len(p.tokenizer(p._prompt("where is the capital city", 40),
+                                                  add_special_tokens=False)["input_ids"])
+
+    # the random model writes newlines forever: without the stop it runs to max_new_tokens
+    assert decoded_steps({}) == 40
+    assert decoded_steps({"stop_strings": ["\n"]}) == 1
+
+
+def test_trained_causal_meta_names_its_stops_and_a_p99_budget(tmp_path, llama):
+    import json
+
+    from tools.train.hf import FORMAT_FILE
+
+    res = train_tiny(tmp_path, "causal_full", llama, text_rows(), epochs=1)
+    assert res["status"] == "completed", res["error"]
+    meta = json.loads((tmp_path / "run/model" / FORMAT_FILE).read_text())
+    assert meta["stop_strings"] == ["\n"] and meta["eos_token"] == "<|im_end|>"
+    assert 16 <= meta["max_new_tokens"] <= 24  # one-word outputs: the floor, not 64

@@ -51,9 +51,18 @@ def fit_max_length(tok, rows, instruction: str, floor: int, cap: int = 512) -> i
 
 
 def _max_new_tokens(tok, rows) -> int:
+    """Room for the training outputs' p99 and a margin: a student that does not stop costs
+    this many decode steps per example, so it is no larger than the data needs."""
     lengths = sorted(len(tok(r["output"], add_special_tokens=False)["input_ids"]) for r in rows)
-    p95 = lengths[int(0.95 * (len(lengths) - 1))] if lengths else 32
-    return int(min(256, max(16, p95 * 1.3)))
+    p99 = lengths[int(0.99 * (len(lengths) - 1))] if lengths else 32
+    return int(min(256, max(16, p99 * 1.2 + 4)))
+
+
+def stop_strings(rows) -> list[str]:
+    """Strings generation stops at besides EOS: a newline when every training output is one
+    line (one-line code, normalised dates), so a student that has not learnt EOS well still
+    stops where its training answers always ended."""
+    return ["\n"] if rows and all("\n" not in r["output"].strip() for r in rows) else []
 
 
 def train_causal(cfg: TrainConfig, base: Path, train, val, batch_size: int, store,
@@ -108,7 +117,8 @@ def train_causal(cfg: TrainConfig, base: Path, train, val, batch_size: int, stor
         tok.save_pretrained(cfg.model_dir)
         hf.write_format(cfg.model_dir, {"format": "causal-lm", "kind": cfg.kind,
                                         "instruction": cfg.instruction, "max_length": max_length,
-                                        "max_new_tokens": _max_new_tokens(tok, train)})
+                                        "max_new_tokens": _max_new_tokens(tok, train),
+                                        "eos_token": tok.eos_token, "stop_strings": stop_strings(train)})
     progress.emit("end", trainer.state, eval_metric="loss", eval_value=final.get("eval_loss"))
     return {"learning_rate": lr, "batch_size": batch_size, "max_length": max_length,
             "train_seconds": secs, "global_step": trainer.state.global_step,

@@ -208,11 +208,17 @@ class Predictor:
         prompts = [self._prompt(t, new_tokens) for t in texts]
         enc = self.tokenizer(prompts, padding=True, return_tensors="pt",
                              add_special_tokens=False).to(self.device)
+        stops = list(self.meta.get("stop_strings") or [])
+        # EOS as trained (the tokenizer's, appended to every answer) and the model's own
+        eos = {self.tokenizer.eos_token_id, *_as_list(self.model.generation_config.eos_token_id)} - {None}
+        extra = {"stop_strings": stops, "tokenizer": self.tokenizer} if stops else {}
         with torch.inference_mode():
-            gen = self.model.generate(**enc, max_new_tokens=new_tokens,
-                                      do_sample=False, pad_token_id=self.tokenizer.pad_token_id)
+            gen = self.model.generate(**enc, max_new_tokens=new_tokens, do_sample=False,
+                                      pad_token_id=self.tokenizer.pad_token_id,
+                                      eos_token_id=sorted(eos) or None, **extra)
         new = gen[:, enc["input_ids"].shape[1]:]
-        return [s.strip() for s in self.tokenizer.batch_decode(new, skip_special_tokens=True)]
+        texts = [s.strip() for s in self.tokenizer.batch_decode(new, skip_special_tokens=True)]
+        return [_cut(t, stops) for t in texts]
 
     def _spans(self, texts: list[str]) -> list[str]:
         """The best span of each input's context over all its windows (n-best start x end)."""
@@ -304,3 +310,15 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _as_list(x) -> list:
+    return [] if x is None else list(x) if isinstance(x, (list, tuple, set)) else [x]
+
+
+def _cut(text: str, stops: list[str]) -> str:
+    """The text before the first stop string (generation ends on the token holding it)."""
+    for s in stops:
+        if s in text:
+            text = text[: text.index(s)]
+    return text.strip()
