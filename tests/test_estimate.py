@@ -77,3 +77,26 @@ def test_the_flag_fires_on_a_spec_eval_label_mismatch():
                         "says little about the rest.")
     assert "spread very differently" in warns[1]
     assert estimate_warnings(labels, labels * 4, labels * 2) == []
+
+
+def test_an_estimate_on_the_teachers_own_rows_says_it_is_optimistic():
+    from tools.evaluate.checks import SYNTHETIC_WARNING
+
+    labels = ["a", "b"]
+    synthetic = "12 held-out synthetic examples (the teacher's labels, not a real test split)"
+    assert estimate_warnings(labels, labels * 4, labels * 2, synthetic) == [SYNTHETIC_WARNING]
+    assert estimate_warnings([], [], ["some text"], synthetic) == [SYNTHETIC_WARNING]  # any kind
+    assert estimate_warnings(labels, labels * 4, labels * 2, "the real test split of trec (500 rows)") == []
+
+
+def test_the_card_says_a_synthetic_estimate_is_optimistic_and_a_real_one_is_not():
+    from tools.contracts import TaskSpec
+    from tools.evaluate.checks import SYNTHETIC_WARNING
+    from tools.export.card import model_card
+
+    spec = TaskSpec(instruction="Classify tickets.", kind="classification", labels=["a", "b"])
+    synth = model_card("m", spec, {"format": "sequence-classification"}, None, {"synthetic:1": 40},
+                       eval_source="8 held-out synthetic examples (the teacher's labels, not a real test split)")
+    real = model_card("m", spec, {"format": "sequence-classification"}, None, {"retrieved:trec": 40},
+                      eval_source="the real test split of trec (500 rows)")
+    assert SYNTHETIC_WARNING in synth and SYNTHETIC_WARNING not in real

@@ -98,5 +98,5 @@ def score_once(spec: TaskSpec, chosen: RunResult, test, source: str, training, s
                                for v in ((mv.low, mv.high) if mv else (None, None))],
                 "eval_source": source,
                 "warnings": estimate_warnings(spec.labels if spec.kind == "classification" else [],
-                                              [e.output for e in training], [e.output for e in test])}
+                                              [e.output for e in training], [e.output for e in test], source)}
     return result, estimate

@@ -12,11 +12,18 @@ COVERAGE_MIN = 0.8  # share of the task's labels the evaluation rows must hold
 SHIFT_MAX = 0.3  # total variation distance between training and evaluation label shares
 
 
-def estimate_warnings(labels: list[str], train_outputs: list[str], eval_outputs: list[str]) -> list[str]:
-    """One sentence per problem with the estimate's rows (classification only; [] otherwise)."""
+SYNTHETIC_WARNING = ("The estimate is on the teacher's own held-out examples, not on real data: on the "
+                     "benchmark suites (evals/RESULTS.md) such estimates ran 0.2-0.6 above the real test "
+                     "split. Score the model on a few of your own labelled examples before relying on it.")
+
+
+def estimate_warnings(labels: list[str], train_outputs: list[str], eval_outputs: list[str],
+                      source: str = "") -> list[str]:
+    """One sentence per problem with the estimate's rows: labels missing or shifted (classification),
+    and, for any kind, rows the teacher wrote itself (they are easier than real inputs)."""
+    out = [SYNTHETIC_WARNING] if "synthetic" in source.lower() and eval_outputs else []
     if not labels or not eval_outputs:
-        return []
-    out = []
+        return out
     seen = set(eval_outputs) & set(labels)
     if len(seen) < COVERAGE_MIN * len(labels):
         missing = [lab for lab in labels if lab not in seen]
