@@ -33,11 +33,14 @@ def compare(row: dict, estimate: dict | None) -> dict:
         return {"estimate": None}
     metric = row.get("metric")
     real = (row.get("student") or {}).get("value")
+    other = row.get("student_in_spec_metric") or {}
+    if estimate.get("metric") != metric and other.get("metric") == estimate.get("metric"):
+        metric, real = other["metric"], other.get("value")  # the suite's metric differs from the spec's
     out = {"estimate": estimate["student"], "estimate_ci": estimate.get("student_ci"),
            "estimate_source": source_kind(estimate.get("eval_source", "")),
            "estimate_n": estimate.get("n"), "estimate_metric": estimate.get("metric")}
     if real is None or estimate.get("metric") != metric:
-        out["real"] = None  # a different metric (e.g. the suite's macro-F1): not comparable
+        out["real"] = None  # a different metric the real split was not scored in: not comparable
         return out
     real = unit_value(metric, real)
     lo, hi = estimate.get("student_ci") or (None, None)

@@ -226,6 +226,9 @@ def run_one(task: str, mode: str, home: Path, work: Path, *, tiny: bool = False,
     if sub and metric in sub:
         row["student_on_teacher_rows"] = sub[metric].value
     row["metric"] = metric
+    if metric != spec.metric:  # the product's estimate is in the spec's metric: keep that value too
+        sm = next((x.metrics.get(spec.metric) for x in result.scores if x.system == "student"), None)
+        row["student_in_spec_metric"] = {"metric": spec.metric, "value": sm.value if sm else None}
     stu, tch = row.get("student") or {}, row.get("teacher") or {}
     tparams = tch.get("params_m") or (EMBEDDED_TEACHER_PARAMS_M if ctx.client.is_embedded else None)
     row["params_ratio"] = round(tparams / stu["params_m"], 1) if tparams and stu.get("params_m") else None

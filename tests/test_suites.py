@@ -115,6 +115,10 @@ def test_estimate_comparison_and_coverage_summary():
     assert chrf["real"] == 0.3 and chrf["inside"] is False  # chrF compared on the same 0-1 scale
     other = estimate.compare({"metric": "macro_f1", "student": {"value": 0.5}}, {**est, "metric": "accuracy"})
     assert other["real"] is None  # different metrics are not compared
+    both = estimate.compare({"metric": "macro_f1", "student": {"value": 0.5},
+                             "student_in_spec_metric": {"metric": "accuracy", "value": 0.83}},
+                            {**est, "metric": "accuracy"})
+    assert both["real"] == 0.83 and both["inside"] is True  # the real split scored in the spec's metric too
     rows = [{**row, "estimate_cmp": c}, {"task": "t", "mode": "m", "estimate_cmp": chrf}]
     assert estimate.summary(rows).startswith("The real value lies inside the estimate's 95% interval "
                                              "in 1 of 2 runs (50%)")
