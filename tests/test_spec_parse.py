@@ -101,3 +101,15 @@ def test_a_qa_description_with_contexts_stays_extraction():
             "'Question: Who won? Context: The red team won the final.' -> The red team")
     spec, notes = spans_or_text(parse_description(text))
     assert spec.kind == "extraction" and spec.metric == "exact_match" and notes == []
+
+
+def test_a_span_task_stays_extraction_when_the_model_says_classification_without_labels():
+    text = ("Answer the question by copying the answer span from the context. Examples: "
+            "'Question: Where was it held? Context: It was held in Paris.' -> Paris")
+    spec, notes = merge_parse(parse_description(text), {"kind": "classification", "labels": []}, text)
+    assert spec.kind == "extraction" and "kept kind extraction" in notes[0]
+    # a model that finds labels the text names still decides
+    text2 = "Find the answer type of the question: person or place."
+    spec2, _ = merge_parse(parse_description(text2), {"kind": "classification", "labels": ["person", "place"]},
+                           text2)
+    assert spec2.kind == "classification"

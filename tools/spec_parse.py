@@ -189,7 +189,13 @@ def merge_parse(draft: TaskSpec, proposal: dict, text: str) -> tuple[TaskSpec, l
         # A task the text plainly calls a classification ("classify", "route to the right
         # team") stays one; the model decides where the text only guessed.
         strong = draft.kind == "classification" and _STRONG_CLASSIFY.search(instruction_of(text))
-        if not draft.labels and not strong:
+        named = [l for l in proposal.get("labels") or [] if l and l.lower() in lowered]
+        if kind == "classification" and draft.kind == "extraction" and not named:
+            # "copy the answer span from the context" with no label anywhere: a model's
+            # "classification" would leave nothing to train (seen with SmolLM2 on SQuAD)
+            notes.append("kept kind extraction from the text (the model proposed classification "
+                         "but no labels)")
+        elif not draft.labels and not strong:
             notes.append(f"task kind from the model: {kind} (text suggested {spec.kind})")
             spec.kind = kind
         elif strong:
