@@ -292,6 +292,18 @@ def load(folder: str | Path | None = None, device: str | None = None) -> Predict
     return Predictor(folder or Path(__file__).resolve().parent, device=device)
 
 
+def _as_list(x) -> list:
+    return [] if x is None else list(x) if isinstance(x, (list, tuple, set)) else [x]
+
+
+def _cut(text: str, stops: list[str]) -> str:
+    """The text before the first stop string (generation ends on the token holding it)."""
+    for s in stops:
+        if s in text:
+            text = text[: text.index(s)]
+    return text.strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -310,15 +322,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def _as_list(x) -> list:
-    return [] if x is None else list(x) if isinstance(x, (list, tuple, set)) else [x]
-
-
-def _cut(text: str, stops: list[str]) -> str:
-    """The text before the first stop string (generation ends on the token holding it)."""
-    for s in stops:
-        if s in text:
-            text = text[: text.index(s)]
-    return text.strip()
