@@ -113,3 +113,12 @@ def test_a_span_task_stays_extraction_when_the_model_says_classification_without
     spec2, _ = merge_parse(parse_description(text2), {"kind": "classification", "labels": ["person", "place"]},
                            text2)
     assert spec2.kind == "classification"
+
+
+def test_a_context_cut_short_in_the_description_keeps_the_task_extraction():
+    # the suites clip each demonstration to 200 characters: the answer may fall past the cut
+    text = ("Answer the question by copying the answer span from the context. Examples: "
+            "'Question: Who won? Context: The final was played in a large stadium before' -> The red team; "
+            "'Question: Where? Context: After a long season of matches the' -> Paris")
+    spec, notes = spans_or_text(parse_description(text))
+    assert spec.kind == "extraction" and notes == []

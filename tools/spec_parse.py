@@ -224,9 +224,11 @@ def spans_or_text(spec: TaskSpec) -> tuple[TaskSpec, list[str]]:
     text-to-text: there is no context to take a span from ("What is the capital of France?"
     -> Paris). The spec then says so in its output format, and the returned note says why;
     a span student could never be trained on such rows."""
+    from tools.train.predictor import split_question_context
+
     demos = [d for d in spec.demonstrations if d.output.strip()]
-    if spec.kind != "extraction" or not demos:
-        return spec, []
+    if spec.kind != "extraction" or not demos or any(split_question_context(d.input) for d in demos):
+        return spec, []  # a demonstration with a context (maybe cut short in the description) is QA
     inside = sum(" ".join(d.output.lower().split()) in " ".join(d.input.lower().split()) for d in demos)
     if inside * 2 > len(demos):
         return spec, []
