@@ -213,17 +213,20 @@ def test_causal_generation_stops_at_the_stop_strings_the_training_outputs_end_wi
     assert stop_strings([{"output": "line one\nline two"}]) == []
     assert _cut("x = 1\nprint(x)", ["\n"]) == "x = 1"
 
-    def decoded_steps(meta: dict) -> int:
+    def generated(meta: dict) -> list[int]:
         p = Predictor(llama, meta={"format": "causal-lm", "instruction": "Echo.", "max_new_tokens": 40, **meta})
         real, seen = p.model.generate, []
         p.model.generate = lambda **kw: seen.append(out := real(**kw)) or out
         p.predict(["where is the capital city"])
-        return seen[0].shape[1] - len(p.tokenizer(p._prompt("where is the capital city", 40),
-                                                  add_special_tokens=False)["input_ids"])
+        prompt = len(p.tokenizer(p._prompt("where is the capital city", 40), add_special_tokens=False)["input_ids"])
+        return seen[0][0, prompt:].tolist(), p.tokenizer
 
-    # the random model writes newlines forever: without the stop it runs to max_new_tokens
-    assert decoded_steps({}) == 40
-    assert decoded_steps({"stop_strings": ["\n"]}) == 1
+    # the random model never emits EOS here: without a stop it runs to max_new_tokens
+    free, tok = generated({})
+    assert len(free) == 40
+    # a token's text that the random model writes (its choice, not ours), new at step i, stops it there
+    i = next(i for i in range(40) if (t := tok.decode(free[i])) and t not in tok.decode(free[:i]))
+    assert len(generated({"stop_strings": [tok.decode(free[i])]})[0]) == i + 1
 
 
 def test_trained_causal_meta_names_its_stops_and_a_p99_budget(tmp_path, llama):
