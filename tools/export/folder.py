@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -94,6 +95,13 @@ def _needles(src: Path, result: RunResult | None) -> list[str]:
     return sorted(p for p in out if p.count("/") >= 2)  # '/root' alone would match ordinary text
 
 
+def _strip_paths(text: str, needles: list[str]) -> str:
+    """text with every local path that starts with one of needles cut to its last part."""
+    for n in sorted(needles, key=len, reverse=True):
+        text = re.sub(re.escape(n) + r"[^\s,;:'\"]*", lambda m: Path(m.group(0)).name, text)
+    return text
+
+
 def _onnx_runtime(tmp: Path, meta: dict, sample: list[str], eval_examples) -> dict | None:
     from tools.export import onnx_copy
 
@@ -154,6 +162,8 @@ def export_model(model_path: str | Path, spec: TaskSpec, *, name: str, result: R
         meta.update(name=dest.name, examples=[[x] for x in sample[:3]])
         training = meta.setdefault("training", {})
         training.setdefault("base_model_id", canonical_id(result.base_model) if result else None)
+        # notes are prose for the card: a path in one is cut to its last part, not a reason to refuse the folder
+        training["notes"] = [_strip_paths(n, _needles(src, result)) for n in training.get("notes") or []]
         if onnx and (runtime := _onnx_runtime(tmp, meta, sample, eval_examples)):
             meta["runtime"] = runtime
         (tmp / "p2m_model.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))

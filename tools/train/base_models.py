@@ -130,6 +130,9 @@ def canonical_id(path: str | Path) -> str | None:
 
     A Hub id given as the base (not a local folder) is its own id."""
     p = Path(path)
+    if str(path).startswith(GGUF_PREFIX):  # the packaged SmolLM2 GGUF, or another GGUF named by its file
+        name = Path(str(path)[len(GGUF_PREFIX):]).name
+        return "HuggingFaceTB/SmolLM2-135M-Instruct" if name == SMOLLM2_GGUF else None
     if not p.exists():
         s = str(path)
         if s.startswith(PACKAGED_PREFIX):
@@ -145,6 +148,11 @@ def canonical_id(path: str | Path) -> str | None:
     if p.name == SMOLLM2_NAME:
         return "HuggingFaceTB/SmolLM2-135M-Instruct"
     return None
+
+
+def public_name(path: str | Path) -> str:
+    """What a note or card may call a base model: its Hub id, else its folder or file name (never a path)."""
+    return canonical_id(path) or Path(str(path).removeprefix(GGUF_PREFIX)).name
 
 
 def smollm2_gguf() -> Path:

@@ -122,7 +122,7 @@ def _span_rows(method: str, rows: list[dict], report: dict) -> tuple[str, list[d
 
 def run(cfg: TrainConfig) -> dict:
     """Train one model as configured; returns the result dict (also result.json)."""
-    from tools.train.base_models import canonical_id, resolve_base
+    from tools.train.base_models import canonical_id, public_name, resolve_base
 
     cfg.checkpoints_dir.mkdir(parents=True, exist_ok=True)
     store = open_store() if cfg.record_to_store and _is_main() else None
@@ -133,8 +133,8 @@ def run(cfg: TrainConfig) -> dict:
         base = qa.resolve_qa_base(cfg.base_model) if method == "qa_span" else resolve_base(cfg.kind, cfg.base_model)
         if method == "qa_span" and cfg.base_model and canonical_id(base) != canonical_id(cfg.base_model) \
                 and str(base) != cfg.base_model:  # said, not silent: the chosen model was not used
-            report.setdefault("notes", []).append(f"base {canonical_id(cfg.base_model) or cfg.base_model} is not "
-                                                  f"an encoder: the span head went on {canonical_id(base)}")
+            report.setdefault("notes", []).append(f"base {public_name(cfg.base_model)} is not an encoder: "
+                                                  f"the span head went on {public_name(base)}")
         result.update(method=method, base_model=str(base), base_model_id=canonical_id(base),
                       data=report, labels=labels)
 
