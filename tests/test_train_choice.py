@@ -104,3 +104,25 @@ def test_replan_moves_the_schedule_end_to_what_the_budget_pays(monkeypatch):
     state.global_step, clock[0] = 200, 12.0  # much faster now: grows again, never past what epochs ask
     cb.on_step_end(None, state, TrainerControl(), lr_scheduler=sched)
     assert state.max_steps == 1000
+
+
+def test_early_stopping_ignores_the_first_half_of_the_schedule_then_counts_patience():
+    from types import SimpleNamespace
+
+    from transformers import TrainerControl, TrainerState
+
+    from tools.train.callbacks import PatientEarlyStopping
+
+    args = SimpleNamespace(metric_for_best_model="f1", greater_is_better=True, load_best_model_at_end=True,
+                           eval_strategy="steps", save_strategy="steps")
+    cb = PatientEarlyStopping(early_stopping_patience=2)
+    state = TrainerState(max_steps=100, num_train_epochs=1, global_step=0)
+    control = TrainerControl()
+    for step in (10, 20, 30, 40):  # flat, near-zero F1 of a fresh head: not counted yet
+        state.global_step, state.best_metric = step, 0.05
+        cb.on_evaluate(args, state, control, {"eval_f1": 0.05})
+    assert not control.should_training_stop and cb.early_stopping_patience_counter == 0
+    for step in (50, 60, 70):  # from half the schedule on, no gain for 2 evaluations ends it
+        state.global_step = step
+        cb.on_evaluate(args, state, control, {"eval_f1": 0.05})
+    assert control.should_training_stop

@@ -7,7 +7,7 @@ import math
 import os
 from pathlib import Path
 
-from tools.train.callbacks import ProgressCallback, TimeBudgetCallback
+from tools.train.callbacks import PatientEarlyStopping, ProgressCallback, TimeBudgetCallback
 from tools.train.config import TrainConfig
 from tools.train.predictor import FORMAT_FILE
 
@@ -108,11 +108,9 @@ def training_args(cfg: TrainConfig, n_train: int, lr: float, batch_size: int,
 
 def callbacks(cfg: TrainConfig, store, metric: str | None):
     """Progress (JSONL + store), time budget, early stopping."""
-    from transformers import EarlyStoppingCallback
-
     progress = ProgressCallback(cfg.progress_path, cfg.run_id, cfg.session_id, store, metric)
     budget = TimeBudgetCallback(cfg.time_budget_minutes)
-    early = EarlyStoppingCallback(early_stopping_patience=max(1, cfg.early_stopping_patience))
+    early = PatientEarlyStopping(early_stopping_patience=max(1, cfg.early_stopping_patience))
     return progress, budget, early
 
 
